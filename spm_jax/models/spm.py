@@ -1,0 +1,129 @@
+"""The assembled SPM model: shared backbone, CM stage and FM stage (fig. 2).
+
+The model is a Flax module whose methods are the pieces a tracker or a train
+step composes; callers go through ``model.apply(variables, ..., method=...)``.
+All images are float [B, S, S, 3] RGB in 0..255; the model converts them to the
+network's input (BGR minus the channel means, as the release).
+"""
+
+from typing import Any
+
+import flax.linen as nn
+import jax.numpy as jnp
+import ml_collections
+
+from spm_jax.models.backbone import AlexNet
+from spm_jax.models.cm_head import CMHead, center_crop
+from spm_jax.models.fm_head import FMHead
+
+
+def valid_size(crop_size, receptive_field=87, stride=8):
+  """Side of the padding-free central feature region: (S - 87) / 8 + 1."""
+  return (crop_size - receptive_field) // stride + 1
+
+
+class SPM(nn.Module):
+  """SPM-Tracker network.
+
+  Attributes:
+    config: the ``model`` ConfigDict of ``configs/spm_alexnet.py``.
+    bn_axis_name: pmap axis name for BatchNorm statistics in training.
+    dtype: computation dtype.
+  """
+  config: ml_collections.ConfigDict
+  bn_axis_name: Any = None
+  dtype: Any = jnp.float32
+
+  def setup(self):
+    c = self.config
+    self.backbone = AlexNet(channels=tuple(c.backbone.channels), groups=tuple(c.backbone.groups),
+                            norm=c.backbone.norm, lrn=dict(c.backbone.lrn),
+                            bn_axis_name=self.bn_axis_name, dtype=self.dtype)
+    self.cm = CMHead(num_anchors=len(c.anchors.ratios) * len(c.anchors.scales),
+                     channels=c.cm.channels, xcorr_scale=c.cm.xcorr_scale, dtype=self.dtype)
+    self.fm = FMHead(features=tuple(c.fm.features), feature_norm=c.fm.feature_norm, pool=c.fm.pool,
+                     pool_size=c.fm.pool_size, stride=c.stride, conv_channels=c.fm.conv_channels,
+                     conv_kernel=c.fm.conv_kernel, hidden=c.fm.hidden, num_fc=c.fm.num_fc,
+                     bn_axis_name=self.bn_axis_name, dtype=self.dtype)
+
+  def normalize(self, images):
+    """[B, S, S, 3] RGB 0..255 -> network input (BGR minus means when configured)."""
+    x = jnp.asarray(images, self.dtype)
+    if self.config.bgr:
+      x = x[..., ::-1]
+    return x - jnp.asarray(self.config.pixel_mean, self.dtype)
+
+  def embed(self, images, *, train=False):
+    """Backbone maps of [B, S, S, 3] RGB crops: dict conv1..conv5 [B, h, w, c]."""
+    return self.backbone(self.normalize(images), train=train)
+
+  def _cm_input(self, feats, crop_size):
+    size = valid_size(crop_size, self.config.receptive_field, self.config.stride)
+    return center_crop(feats[self.config.cm.feature], size)
+
+  def template(self, z_images, z_boxes, *, train=False):
+    """Everything the tracker caches from the first frame.
+
+    Args:
+      z_images: [B, Sz, Sz, 3] RGB template crops (Sz = template_size).
+      z_boxes: [B, 4] x1, y1, x2, y2 of the target in template-crop pixels.
+      train: BatchNorm uses batch statistics.
+
+    Returns:
+      dict ``kernels`` (CM correlation kernels) and ``regions``
+      [B, 1, 6, 6, 640] FM features of the template box.
+    """
+    feats = self.embed(z_images, train=train)
+    kernels = self.cm.template(self._cm_input(feats, z_images.shape[1]))
+    regions = self.fm.regions(feats, z_boxes[:, None, :], train=train)
+    return {'kernels': kernels, 'regions': regions}
+
+  def search(self, x_images, template, *, train=False):
+    """CM stage on search crops.
+
+    Args:
+      x_images: [B, Sx, Sx, 3] RGB search crops (Sx = search_size).
+      template: output of :meth:`template`.
+      train: BatchNorm uses batch statistics.
+
+    Returns:
+      feats: backbone maps of the search crops (for :meth:`refine`).
+      cls_logits: [B, 19, 19, k, 2]; deltas: [B, 19, 19, k, 4] (anchor-relative).
+    """
+    feats = self.embed(x_images, train=train)
+    cls_logits, deltas = self.cm.search(self._cm_input(feats, x_images.shape[1]),
+                                        template['kernels'])
+    return feats, cls_logits, deltas
+
+  def refine(self, feats, proposals, template, *, train=False):
+    """FM stage on proposals.
+
+    Args:
+      feats: search backbone maps from :meth:`search`.
+      proposals: [B, K, 4] x1, y1, x2, y2 in search-crop pixels.
+      template: output of :meth:`template`.
+      train: BatchNorm uses batch statistics.
+
+    Returns:
+      cls_logits: [B, K, 2]; deltas: [B, K, 4] (proposal-relative, weighted).
+    """
+    regions = self.fm.regions(feats, proposals, train=train)
+    return self.fm.relation(template['regions'], regions)
+
+  def __call__(self, z_images, z_boxes, x_images, proposals, *, train=False):
+    """Both stages on template/search pairs (used to initialise and to train).
+
+    Args:
+      z_images: [B, Sz, Sz, 3]; z_boxes: [B, 4] x1, y1, x2, y2 template-crop pixels.
+      x_images: [B, Sx, Sx, 3]; proposals: [B, K, 4] x1, y1, x2, y2 search-crop pixels.
+      train: BatchNorm uses batch statistics.
+
+    Returns:
+      dict ``cm_logits`` [B, 19, 19, k, 2], ``cm_deltas`` [B, 19, 19, k, 4],
+      ``fm_logits`` [B, K, 2], ``fm_deltas`` [B, K, 4].
+    """
+    template = self.template(z_images, z_boxes, train=train)
+    feats, cm_logits, cm_deltas = self.search(x_images, template, train=train)
+    fm_logits, fm_deltas = self.refine(feats, proposals, template, train=train)
+    return {'cm_logits': cm_logits, 'cm_deltas': cm_deltas,
+            'fm_logits': fm_logits, 'fm_deltas': fm_deltas}

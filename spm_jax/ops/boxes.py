@@ -1,0 +1,126 @@
+"""Box conventions, IoU and the regression-delta transform.
+
+Coordinates are continuous pixels: pixel ``i`` covers ``[i, i + 1)``, so a box
+``x1, y1, x2, y2`` has width ``x2 - x1`` (no "+1") and centre ``(x1 + x2) / 2``.
+Three layouts are used across the project:
+
+* ``xyxy``   -- ``x1, y1, x2, y2`` (corners),
+* ``cxcywh`` -- ``cx, cy, w, h`` (centre and size),
+* ``xywh``   -- ``x, y, w, h`` (top-left corner and size; OTB results files).
+
+All functions work on ``[..., 4]`` arrays and are written with ``jnp`` so they
+trace under ``jit``/``vmap``; they accept NumPy inputs too.
+"""
+
+import math
+
+import jax.numpy as jnp
+
+# dw/dh are clipped at log(255 / 32) before exp(), as in the authors' release
+# (siam_tracker/utils/boxes/delta_transform.py); it bounds a box's growth per step.
+DELTA_CLIP = math.log(255.0 / 32.0)
+
+
+def xyxy_to_cxcywh(boxes):
+  """[..., 4] x1, y1, x2, y2 -> [..., 4] cx, cy, w, h (pixels)."""
+  x1, y1, x2, y2 = jnp.moveaxis(jnp.asarray(boxes), -1, 0)
+  return jnp.stack([(x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1], axis=-1)
+
+
+def cxcywh_to_xyxy(boxes):
+  """[..., 4] cx, cy, w, h -> [..., 4] x1, y1, x2, y2 (pixels)."""
+  cx, cy, w, h = jnp.moveaxis(jnp.asarray(boxes), -1, 0)
+  return jnp.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], axis=-1)
+
+
+def xywh_to_cxcywh(boxes):
+  """[..., 4] x, y, w, h (top-left corner) -> [..., 4] cx, cy, w, h."""
+  x, y, w, h = jnp.moveaxis(jnp.asarray(boxes), -1, 0)
+  return jnp.stack([x + w / 2, y + h / 2, w, h], axis=-1)
+
+
+def cxcywh_to_xywh(boxes):
+  """[..., 4] cx, cy, w, h -> [..., 4] x, y, w, h (top-left corner)."""
+  cx, cy, w, h = jnp.moveaxis(jnp.asarray(boxes), -1, 0)
+  return jnp.stack([cx - w / 2, cy - h / 2, w, h], axis=-1)
+
+
+def box_area(boxes):
+  """[..., 4] x1, y1, x2, y2 -> [...] area; boxes with x2 < x1 count as 0."""
+  boxes = jnp.asarray(boxes)
+  w = jnp.maximum(boxes[..., 2] - boxes[..., 0], 0.0)
+  h = jnp.maximum(boxes[..., 3] - boxes[..., 1], 0.0)
+  return w * h
+
+
+def pairwise_iou(boxes_a, boxes_b):
+  """IoU of every pair.
+
+  Args:
+    boxes_a: [N, 4] x1, y1, x2, y2.
+    boxes_b: [M, 4] x1, y1, x2, y2, same frame as ``boxes_a``.
+
+  Returns:
+    [N, M] IoU; 0 where the union is empty.
+  """
+  return iou(jnp.asarray(boxes_a)[:, None, :], jnp.asarray(boxes_b)[None, :, :])
+
+
+def iou(boxes_a, boxes_b):
+  """Element-wise IoU of ``[..., 4]`` x1, y1, x2, y2 boxes that broadcast."""
+  a, b = jnp.asarray(boxes_a), jnp.asarray(boxes_b)
+  iw = jnp.maximum(jnp.minimum(a[..., 2], b[..., 2]) - jnp.maximum(a[..., 0], b[..., 0]), 0.0)
+  ih = jnp.maximum(jnp.minimum(a[..., 3], b[..., 3]) - jnp.maximum(a[..., 1], b[..., 1]), 0.0)
+  inter = iw * ih
+  union = box_area(a) + box_area(b) - inter
+  return jnp.where(union > 0, inter / jnp.where(union > 0, union, 1.0), 0.0)
+
+
+def encode_deltas(reference, target, weights=(1.0, 1.0, 1.0, 1.0)):
+  """Regression targets of ``target`` relative to ``reference`` (R-CNN form).
+
+  ``dx = wx (tcx - rcx) / rw``, ``dy = wy (tcy - rcy) / rh``,
+  ``dw = ww log(tw / rw)``, ``dh = wh log(th / rh)``.
+
+  Args:
+    reference: [..., 4] cx, cy, w, h (anchors or proposals), w, h > 0.
+    target: [..., 4] cx, cy, w, h in the same pixel frame.
+    weights: per-coordinate multipliers (the FM stage uses 5, 5, 10, 10).
+
+  Returns:
+    [..., 4] deltas dx, dy, dw, dh.
+  """
+  r, t = jnp.asarray(reference), jnp.asarray(target)
+  wx, wy, ww, wh = weights
+  tw = jnp.maximum(t[..., 2], 1e-3)
+  th = jnp.maximum(t[..., 3], 1e-3)
+  return jnp.stack([
+      wx * (t[..., 0] - r[..., 0]) / r[..., 2],
+      wy * (t[..., 1] - r[..., 1]) / r[..., 3],
+      ww * jnp.log(tw / r[..., 2]),
+      wh * jnp.log(th / r[..., 3]),
+  ], axis=-1)
+
+
+def decode_deltas(reference, deltas, weights=(1.0, 1.0, 1.0, 1.0), clip=DELTA_CLIP):
+  """Inverse of :func:`encode_deltas`: apply ``deltas`` to ``reference``.
+
+  Args:
+    reference: [..., 4] cx, cy, w, h.
+    deltas: [..., 4] dx, dy, dw, dh (scaled by ``weights``).
+    weights: per-coordinate multipliers the deltas were encoded with.
+    clip: dw, dh are clipped to [-clip, clip] before exp(); NaN becomes 0.
+
+  Returns:
+    [..., 4] cx, cy, w, h in the frame of ``reference``.
+  """
+  r, d = jnp.asarray(reference), jnp.asarray(deltas)
+  wx, wy, ww, wh = weights
+  dw = jnp.clip(jnp.nan_to_num(d[..., 2] / ww), -clip, clip)
+  dh = jnp.clip(jnp.nan_to_num(d[..., 3] / wh), -clip, clip)
+  return jnp.stack([
+      r[..., 0] + d[..., 0] / wx * r[..., 2],
+      r[..., 1] + d[..., 1] / wy * r[..., 3],
+      r[..., 2] * jnp.exp(dw),
+      r[..., 3] * jnp.exp(dh),
+  ], axis=-1)

@@ -1,0 +1,246 @@
+"""The per-frame tracking step as pure functions (paper sec. 4.3).
+
+``template_fn`` runs once on the first frame's template crop; ``track_fn`` runs
+once per frame on the search crop and does, in one compiled function: backbone,
+CM stage, proposal selection (near candidate + score filter + NMS + top-K, all
+with static shapes), FM stage, fusion by eq. (2), cosine window, and the state
+update (size interpolation, clamping to the frame). Nothing returns to the
+host inside the step.
+
+Coordinate frames: *crop* pixels are those of the 271x271 search crop; *frame*
+pixels those of the video frame. ``crop = (frame - origin) * scale``.
+"""
+
+import functools
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from spm_jax import models
+from spm_jax.ops import anchors as anchor_ops
+from spm_jax.ops import boxes as box_ops
+from spm_jax.ops import nms as nms_ops
+
+
+class TrackState(NamedTuple):
+  """Target state carried from frame to frame (all frame pixels, float32)."""
+  center: jnp.ndarray  # [2] cx, cy
+  size: jnp.ndarray  # [2] w, h
+
+
+class CropGeometry(NamedTuple):
+  """Where the search crop sits in the frame."""
+  origin: jnp.ndarray  # [2] frame x, y of the crop's top-left corner
+  scale: jnp.ndarray  # [] crop pixels per frame pixel
+  frame_size: jnp.ndarray  # [2] frame width, height
+
+
+def cosine_window(centers, score_size, stride, offset):
+  """2-D Hann window evaluated at box centres.
+
+  The window is the outer product of two Hann windows spanning the score map's
+  anchor centres (``offset`` .. ``offset + stride * (score_size - 1)``); centres
+  outside that span get 0.
+
+  Args:
+    centers: [..., 2] cx, cy in search-crop pixels.
+
+  Returns:
+    [...] window values in [0, 1].
+  """
+  t = jnp.clip((centers - offset) / stride, 0.0, score_size - 1.0)
+  hann = 0.5 - 0.5 * jnp.cos(2.0 * jnp.pi * t / (score_size - 1.0))
+  return hann[..., 0] * hann[..., 1]
+
+
+def fuse(uc, uf, box_c, box_f, score_weight, box_weight):
+  """Fusion of the two stages, eq. (2) of the paper.
+
+  ``u = (1 - Wcls) uc + Wcls uf`` and
+  ``B = uc / (Wbox uf + uc) Bc + Wbox uf / (Wbox uf + uc) Bf``.
+
+  Args:
+    uc, uf: [K] CM and FM foreground scores.
+    box_c, box_f: [K, 4] CM and FM boxes (any one layout, same frame).
+    score_weight: Wcls.
+    box_weight: Wbox.
+
+  Returns:
+    u: [K] fused scores; box: [K, 4] fused boxes.
+  """
+  u = (1.0 - score_weight) * uc + score_weight * uf
+  denom = jnp.maximum(box_weight * uf + uc, 1e-12)
+  wc = (uc / denom)[:, None]
+  return u, wc * box_c + (1.0 - wc) * box_f
+
+
+def select_proposals(boxes, scores, prev_box, config):
+  """The K proposals passed to the FM stage, with static shapes.
+
+  The box with the highest score among those with IoU > ``near_iou`` with the
+  previous box is kept first ("near" candidate, to keep the stability); the
+  others are filtered (score < ``score_thresh_factor`` x max), suppressed by
+  NMS at ``nms_threshold`` (the near box suppresses too) and the best fill
+  the remaining slots. When no near box exists all K slots come from NMS.
+
+  Args:
+    boxes: [N, 4] x1, y1, x2, y2 CM boxes in search-crop pixels.
+    scores: [N] CM foreground scores.
+    prev_box: [4] x1, y1, x2, y2 previous target in search-crop pixels.
+    config: the ``tracking`` ConfigDict.
+
+  Returns:
+    indices: [K] int32 into ``boxes``; valid: [K] bool.
+  """
+  k = config.num_candidates
+  n_near = config.num_near_candidates
+  if n_near not in (0, 1):
+    raise ValueError(f'num_near_candidates must be 0 or 1, got {n_near}')
+  top_n = min(config.pre_nms_top_n, scores.shape[0])
+  if top_n < k:
+    raise ValueError(f'pre_nms_top_n ({top_n}) must be >= num_candidates ({k})')
+
+  near_ok = box_ops.iou(boxes, prev_box) > config.near_iou
+  near_idx = jnp.argmax(jnp.where(near_ok, scores, -jnp.inf)).astype(jnp.int32)
+  has_near = jnp.any(near_ok) & (n_near > 0)
+
+  top_scores, top_idx = jax.lax.top_k(scores, top_n)
+  top_boxes = boxes[top_idx]
+  valid = top_scores >= config.score_thresh_factor * top_scores[0]
+  valid &= ~(has_near & (top_idx == near_idx))
+  near_box = boxes[near_idx][None]
+  picks, keep = nms_ops.nms_top_k(top_boxes, top_scores, valid, k, config.nms_threshold,
+                                  suppressors=(near_box, has_near[None]))
+  picked = top_idx[picks]
+  with_near_idx = jnp.concatenate([near_idx[None], picked[:k - 1]])
+  with_near_keep = jnp.concatenate([jnp.ones((1,), bool), keep[:k - 1]])
+  indices = jnp.where(has_near, with_near_idx, picked)
+  valid = jnp.where(has_near, with_near_keep, keep)
+  return indices, valid
+
+
+def make_track_fns(config):
+  """Builds the jitted template and per-frame functions for ``config``.
+
+  Returns:
+    template_fn(variables, z_crop, z_box) -> template pytree, with z_crop
+      [Sz, Sz, 3] uint8 RGB and z_box [4] x1, y1, x2, y2 template-crop pixels.
+    track_fn(variables, template, x_crop, state, geometry) ->
+      (new_state, outputs), with x_crop [Sx, Sx, 3] uint8 RGB, ``state`` a
+      :class:`TrackState` and ``geometry`` a :class:`CropGeometry`. ``outputs``
+      holds ``box`` [4] x, y, w, h frame pixels, ``score`` [], and for
+      inspection ``proposals`` [K, 4] x, y, w, h frame pixels, ``cm_scores``,
+      ``fm_scores``, ``fused_scores`` [K] and ``valid`` [K] (for
+      ``variant=cm_only`` these cover all anchors' top K by windowed score).
+  """
+  model = models.build_model(config)
+  m, t = config.model, config.tracking
+  variant = m.variant
+  score_size = models.valid_size(m.search_size, m.receptive_field, m.stride) - 5
+  anchors = anchor_ops.generate_anchors(score_size, m.anchors.ratios, m.anchors.scales,
+                                        m.anchors.base_size, m.stride, m.anchors.offset)
+  anchors = jnp.asarray(anchors.reshape(-1, 4))  # [N, 4] cx, cy, w, h crop pixels
+  window = functools.partial(cosine_window, score_size=score_size, stride=m.stride,
+                             offset=m.anchors.offset)
+
+  @jax.jit
+  def template_fn(variables, z_crop, z_box):
+    return model.apply(variables, z_crop[None].astype(jnp.float32), z_box[None],
+                       method=model.template)
+
+  def cm_boxes(variables, template, x_crop):
+    feats, logits, deltas = model.apply(variables, x_crop[None].astype(jnp.float32), template,
+                                        method=model.search)
+    scores = jax.nn.softmax(logits[0], axis=-1)[..., 1].reshape(-1)
+    boxes = box_ops.decode_deltas(anchors, deltas[0].reshape(-1, 4))
+    return feats, scores, boxes  # [N], [N, 4] cx, cy, w, h crop pixels
+
+  @jax.jit
+  def track_fn(variables, template, x_crop, state, geometry):
+    feats, cm_scores, cm_boxes_ = cm_boxes(variables, template, x_crop)
+    prev_crop = jnp.concatenate([(state.center - geometry.origin) * geometry.scale,
+                                 state.size * geometry.scale])
+    if variant == 'cm_only':
+      win_all = window(cm_boxes_[:, :2])
+      pscore_all = (1 - t.window_influence) * cm_scores + t.window_influence * win_all
+      _, idx = jax.lax.top_k(pscore_all, t.num_candidates)
+      valid = jnp.ones(idx.shape, bool)
+      uc, boxes_c = cm_scores[idx], cm_boxes_[idx]
+      uf = jnp.zeros_like(uc)
+      u, fused = uc, boxes_c
+    else:
+      idx, valid = select_proposals(box_ops.cxcywh_to_xyxy(cm_boxes_), cm_scores,
+                                    box_ops.cxcywh_to_xyxy(prev_crop), t)
+      uc, boxes_c = cm_scores[idx], cm_boxes_[idx]
+      fm_logits, fm_deltas = model.apply(variables, feats, box_ops.cxcywh_to_xyxy(boxes_c)[None],
+                                         template, method=model.refine)
+      uf = jax.nn.softmax(fm_logits[0], axis=-1)[:, 1]
+      boxes_f = box_ops.decode_deltas(boxes_c, fm_deltas[0], weights=tuple(m.fm.delta_weights))
+      if variant == 'series':
+        u, fused = uf, boxes_f
+      else:
+        u, fused = fuse(uc, uf, boxes_c, boxes_f, t.fm_score_weight, t.fm_box_weight)
+
+    pscore = (1 - t.window_influence) * u + t.window_influence * window(fused[:, :2])
+    best = jnp.argmax(jnp.where(valid, pscore, -jnp.inf))
+    score = u[best]
+    best_box = fused[best]
+    center = geometry.origin + best_box[:2] / geometry.scale
+    size = best_box[2:] / geometry.scale
+    confident = score >= t.min_score
+    lr = t.size_lr * score
+    center = jnp.where(confident, center, state.center)
+    size = jnp.where(confident, (1 - lr) * state.size + lr * size, state.size)
+    new_state = clamp_state(TrackState(center, size), geometry.frame_size, t.min_size)
+
+    def to_frame_xywh(b):
+      b = jnp.concatenate([geometry.origin + b[:, :2] / geometry.scale, b[:, 2:] / geometry.scale],
+                          axis=-1)
+      return box_ops.cxcywh_to_xywh(b)
+
+    outputs = {
+        'box': clip_to_frame(new_state, geometry.frame_size),
+        'score': score,
+        'proposals': to_frame_xywh(boxes_c),
+        'cm_scores': uc,
+        'fm_scores': uf,
+        'fused_scores': u,
+        'valid': valid,
+    }
+    return new_state, outputs
+
+  return template_fn, track_fn
+
+
+def clamp_state(state, frame_size, min_size):
+  """Keeps the centre inside the frame and the size in [min_size, frame size].
+
+  Args:
+    state: :class:`TrackState` in frame pixels.
+    frame_size: [2] frame width, height.
+    min_size: smallest side in pixels.
+  """
+  frame_size = jnp.asarray(frame_size, jnp.float32)
+  center = jnp.clip(jnp.nan_to_num(state.center), 0.0, frame_size)
+  size = jnp.clip(jnp.nan_to_num(state.size, nan=min_size), min_size,
+                  jnp.maximum(frame_size, min_size))
+  return TrackState(center, size)
+
+
+def clip_to_frame(state, frame_size):
+  """The state's box cut to the frame: [4] x, y, w, h frame pixels.
+
+  With the centre inside the frame (see :func:`clamp_state`) the result is a
+  box of positive size that lies wholly inside the frame.
+  """
+  lo = jnp.maximum(state.center - state.size / 2, 0.0)
+  hi = jnp.minimum(state.center + state.size / 2, frame_size)
+  return jnp.concatenate([lo, hi - lo])
+
+
+def as_state(center, size):
+  """A :class:`TrackState` from host values (frame pixels)."""
+  return TrackState(jnp.asarray(np.asarray(center, np.float32)),
+                    jnp.asarray(np.asarray(size, np.float32)))

@@ -1,0 +1,107 @@
+"""Single-object tracker: the host side around the jitted step."""
+
+import os
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from spm_jax.tracking import crop as crop_ops
+from spm_jax.tracking import step as step_ops
+from spm_jax.tracking.validation import check_box, check_frame
+
+
+class Tracker:
+  """SPM-Tracker on one video stream.
+
+  Frames are uint8 [H, W, 3] RGB; boxes are (x, y, w, h) in frame pixels with
+  0-based x, y (OTB convention; continuous coordinates, the box spans
+  [x, x + w]).
+
+  Example::
+
+    tracker = Tracker(config, variables)
+    tracker.init(first_frame, (x, y, w, h))
+    for frame in frames:
+      box, score = tracker.update(frame)
+
+  Attributes:
+    last_outputs: host copy of the step's inspection outputs of the last
+      ``update`` (proposals, CM/FM/fused scores), see
+      :func:`spm_jax.tracking.step.make_track_fns`.
+  """
+
+  def __init__(self, config, variables, fns=None):
+    """Args:
+      config: full config (``configs/spm_alexnet.py``'s ``get_config()``).
+      variables: Flax variables (``spm_jax.models.init_variables`` or a checkpoint).
+      fns: optional pre-built ``(template_fn, track_fn)`` to share compilations
+        between trackers of the same config.
+    """
+    self.config = config
+    self.variables = jax.device_put(variables)
+    self._template_fn, self._track_fn = fns or step_ops.make_track_fns(config)
+    self._template = None
+    self._state = None
+    self.last_outputs = None
+    self.trained = False
+
+  @classmethod
+  def pretrained(cls):
+    """A Tracker with the embedded default model (``spm_jax/assets/default``).
+
+    When the package ships no trained model, the tracker gets randomly
+    initialised weights of the ``runlocal`` config and ``trained`` is False.
+    """
+    from spm_jax import export, models
+    directory = os.path.join(os.path.dirname(os.path.dirname(__file__)), 'assets', 'default')
+    if os.path.isdir(directory):
+      config, variables = export.load_model(directory)
+      tracker = cls(config, variables)
+      tracker.trained = True
+      return tracker
+    from configs import spm_alexnet
+    config = spm_alexnet.get_config('runlocal')
+    return cls(config, models.init_variables(config, jax.random.key(config.seed)))
+
+  @property
+  def initialized(self):
+    return self._template is not None
+
+  def _geometry(self, frame, center, side, out_size):
+    fill = frame.reshape(-1, 3).mean(axis=0)
+    crop, origin, scale = crop_ops.crop_square(frame, center, side, out_size, fill)
+    geometry = step_ops.CropGeometry(jnp.asarray(origin), jnp.float32(scale),
+                                     jnp.asarray([frame.shape[1], frame.shape[0]], jnp.float32))
+    return crop, geometry
+
+  def init(self, frame, box):
+    """Starts tracking the object in ``box`` (x, y, w, h) of ``frame``."""
+    check_frame(frame)
+    x, y, w, h = check_box(box, frame.shape)
+    m = self.config.model
+    center = np.array([x + w / 2, y + h / 2])
+    side = crop_ops.context_side((w, h), m.context_amount)
+    crop, geometry = self._geometry(frame, center, side, m.template_size)
+    scale = float(geometry.scale)
+    c = m.template_size / 2.0
+    z_box = np.array([c - w * scale / 2, c - h * scale / 2, c + w * scale / 2, c + h * scale / 2],
+                     np.float32)
+    self._template = self._template_fn(self.variables, jnp.asarray(crop), jnp.asarray(z_box))
+    state = step_ops.as_state(center, (w, h))
+    self._state = step_ops.clamp_state(state, geometry.frame_size, self.config.tracking.min_size)
+    self.last_outputs = None
+
+  def update(self, frame):
+    """Tracks into ``frame``; returns ``(box, score)``, box (x, y, w, h) float64."""
+    if self._template is None:
+      raise RuntimeError('Tracker.update() called before Tracker.init(frame, box)')
+    check_frame(frame)
+    m = self.config.model
+    size = np.asarray(self._state.size)
+    side = crop_ops.context_side(size, m.context_amount) * m.search_size / m.template_size
+    crop, geometry = self._geometry(frame, np.asarray(self._state.center), side, m.search_size)
+    self._state, outputs = self._track_fn(self.variables, self._template, jnp.asarray(crop),
+                                          self._state, geometry)
+    self.last_outputs = jax.device_get(outputs)
+    return np.asarray(self.last_outputs['box'], np.float64), float(self.last_outputs['score'])

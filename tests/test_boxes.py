@@ -1,0 +1,99 @@
+"""Box conversions, IoU, deltas and anchors against hand-computed values."""
+
+import math
+
+import numpy as np
+
+from spm_jax import ops
+
+
+def test_conversions_round_trip():
+  xyxy = np.array([[10.0, 20.0, 50.0, 80.0], [0.0, 0.0, 1.0, 2.0]])
+  cxcywh = np.asarray(ops.xyxy_to_cxcywh(xyxy))
+  np.testing.assert_allclose(cxcywh, [[30, 50, 40, 60], [0.5, 1, 1, 2]])
+  np.testing.assert_allclose(ops.cxcywh_to_xyxy(cxcywh), xyxy)
+  np.testing.assert_allclose(ops.xywh_to_cxcywh([[10, 20, 40, 60]]), [[30, 50, 40, 60]])
+  np.testing.assert_allclose(ops.cxcywh_to_xywh([[30, 50, 40, 60]]), [[10, 20, 40, 60]])
+
+
+def test_iou_hand_computed():
+  a = np.array([[0.0, 0.0, 10.0, 10.0]])
+  b = np.array([
+      [0.0, 0.0, 10.0, 10.0],  # identical: 1
+      [5.0, 0.0, 15.0, 10.0],  # half overlap: 50 / 150
+      [5.0, 5.0, 15.0, 15.0],  # quarter: 25 / 175
+      [10.0, 0.0, 20.0, 10.0],  # touching edge: 0
+      [20.0, 20.0, 30.0, 30.0],  # disjoint: 0
+      [2.0, 2.0, 4.0, 4.0],  # contained: 4 / 100
+      [3.0, 3.0, 3.0, 3.0],  # empty box: 0
+  ])
+  expected = [1.0, 50 / 150, 25 / 175, 0.0, 0.0, 0.04, 0.0]
+  np.testing.assert_allclose(np.asarray(ops.pairwise_iou(a, b))[0], expected, rtol=1e-6)
+  np.testing.assert_allclose(ops.iou(b, a[0]), expected, rtol=1e-6)
+  # Symmetric.
+  np.testing.assert_allclose(ops.pairwise_iou(b, a)[:, 0], expected, rtol=1e-6)
+
+
+def test_delta_encode_by_hand_and_round_trip():
+  ref = np.array([[100.0, 50.0, 20.0, 40.0]])
+  target = np.array([[110.0, 40.0, 40.0, 20.0]])
+  d = np.asarray(ops.encode_deltas(ref, target))
+  np.testing.assert_allclose(d, [[0.5, -0.25, math.log(2.0), math.log(0.5)]], rtol=1e-6)
+  np.testing.assert_allclose(ops.decode_deltas(ref, d), target, rtol=1e-5)
+  w = (5.0, 5.0, 10.0, 10.0)
+  dw = np.asarray(ops.encode_deltas(ref, target, w))
+  np.testing.assert_allclose(dw, d * np.array(w), rtol=1e-6)
+  np.testing.assert_allclose(ops.decode_deltas(ref, dw, w), target, rtol=1e-5)
+
+
+def test_delta_round_trip_random():
+  rng = np.random.default_rng(0)
+  ref = np.concatenate([rng.uniform(0, 271, (50, 2)), rng.uniform(8, 200, (50, 2))], 1)
+  target = ref * np.concatenate([np.ones((50, 2)), rng.uniform(0.3, 3.0, (50, 2))], 1)
+  target[:, :2] += rng.normal(0, 20, (50, 2))
+  back = ops.decode_deltas(ref, ops.encode_deltas(ref, target))
+  np.testing.assert_allclose(back, target, rtol=1e-4, atol=1e-3)
+
+
+def test_decode_clips_growth_and_nan():
+  out = np.asarray(ops.decode_deltas([[0.0, 0.0, 10.0, 10.0]], [[0.0, 0.0, 50.0, np.nan]]))
+  np.testing.assert_allclose(out[0, 2], 10.0 * 255.0 / 32.0, rtol=1e-5)
+  np.testing.assert_allclose(out[0, 3], 10.0)
+
+
+def test_anchor_shapes_match_release():
+  shapes = ops.anchor_shapes((0.33, 0.5, 1.0, 2.0, 3.0), (8.0,), 8)
+  np.testing.assert_array_equal(shapes, [[112, 40], [88, 48], [64, 64], [48, 96], [40, 120]])
+
+
+def test_anchor_grid():
+  a = ops.generate_anchors(19, (0.33, 0.5, 1.0, 2.0, 3.0))
+  assert a.shape == (19, 19, 5, 4)
+  # Centres 63.5 + 8 k; the middle cell sits at the centre of a 271 crop.
+  np.testing.assert_allclose(a[0, :, 0, 0], 63.5 + 8 * np.arange(19))
+  np.testing.assert_allclose(a[:, 0, 0, 1], 63.5 + 8 * np.arange(19))
+  np.testing.assert_allclose(a[9, 9, 2], [135.5, 135.5, 64, 64])
+  np.testing.assert_allclose(a[3, 7, 4], [63.5 + 56, 63.5 + 24, 40, 120])
+
+
+def test_nms_hand_computed():
+  boxes = np.array([
+      [0, 0, 10, 10],  # 0: score .9
+      [1, 0, 11, 10],  # 1: IoU 9/11 with 0 -> suppressed
+      [20, 20, 30, 30],  # 2: kept
+      [0, 5, 10, 15],  # 3: IoU 50/150 = .33 with 0 -> kept
+      [21, 20, 31, 30],  # 4: suppressed by 2
+      [50, 50, 60, 60],  # 5: invalid
+  ], np.float32)
+  scores = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.95], np.float32)
+  valid = np.array([1, 1, 1, 1, 1, 0], bool)
+  idx, keep = ops.nms_top_k(boxes, scores, valid, 5, 0.5)
+  assert list(np.asarray(idx)[np.asarray(keep)]) == [0, 2, 3]
+  assert list(np.asarray(keep)) == [True, True, True, False, False]
+  # Fewer slots than survivors: the best first.
+  idx, keep = ops.nms_top_k(boxes, scores, valid, 2, 0.5)
+  assert list(np.asarray(idx)) == [0, 2] and np.all(keep)
+  # A suppressor box counts as already picked.
+  sup = (np.array([[20, 20, 30, 30]], np.float32), np.array([True]))
+  idx, keep = ops.nms_top_k(boxes, scores, valid, 5, 0.5, suppressors=sup)
+  assert list(np.asarray(idx)[np.asarray(keep)]) == [0, 3]

@@ -1,0 +1,164 @@
+"""The tracking step (fusion, proposal selection) and the Tracker on a video."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from configs import spm_alexnet
+from spm_jax import models
+from spm_jax.tracking import Tracker, make_track_fns
+from spm_jax.tracking import step as step_ops
+
+
+def test_fusion_matches_equation_2_by_hand():
+  uc = jnp.array([0.8, 0.2])
+  uf = jnp.array([0.4, 0.6])
+  bc = jnp.array([[10.0, 20.0, 30.0, 40.0], [0.0, 0.0, 10.0, 10.0]])
+  bf = jnp.array([[14.0, 16.0, 26.0, 44.0], [4.0, 8.0, 2.0, 6.0]])
+  u, b = step_ops.fuse(uc, uf, bc, bf, score_weight=0.5, box_weight=3.0)
+  # u = 0.5 * uc + 0.5 * uf.
+  np.testing.assert_allclose(u, [0.6, 0.4], rtol=1e-6)
+  # Box 0: weights 0.8 / 2.0 = 0.4 and 1.2 / 2.0 = 0.6.
+  np.testing.assert_allclose(b[0], [0.4 * 10 + 0.6 * 14, 0.4 * 20 + 0.6 * 16,
+                                    0.4 * 30 + 0.6 * 26, 0.4 * 40 + 0.6 * 44], rtol=1e-6)
+  # Box 1: weights 0.2 / 2.0 = 0.1 and 1.8 / 2.0 = 0.9.
+  np.testing.assert_allclose(b[1], [3.6, 7.2, 2.8, 6.4], rtol=1e-6)
+
+
+def test_cosine_window_peaks_at_centre():
+  w = step_ops.cosine_window(jnp.array([[135.5, 135.5], [63.5, 135.5], [0.0, 0.0],
+                                        [135.5 + 8 * 4.5, 135.5]]), 19, 8, 63.5)
+  np.testing.assert_allclose(w[:3], [1.0, 0.0, 0.0], atol=1e-6)
+  np.testing.assert_allclose(w[3], np.hanning(37)[27], rtol=1e-5)  # a half-cell position
+
+
+def test_select_proposals_near_candidate_then_nms():
+  config = spm_alexnet.get_config().tracking
+  config.num_candidates = 3
+  config.pre_nms_top_n = 6
+  boxes = jnp.array([
+      [100, 100, 140, 140],  # 0: near the previous box, suppressed by the near box 1
+      [101, 100, 141, 140],  # 1: near (IoU .95), the best near score -> first slot
+      [10, 10, 50, 50],  # 2: best score, far away
+      [12, 10, 52, 50],  # 3: suppressed by 2
+      [200, 200, 240, 240],  # 4: kept
+      [0, 200, 40, 240],  # 5: below 0.1 x max -> filtered
+  ], jnp.float32)
+  scores = jnp.array([0.5, 0.6, 0.9, 0.85, 0.3, 0.05])
+  prev = jnp.array([100, 100, 140, 140], jnp.float32)
+  idx, valid = step_ops.select_proposals(boxes, scores, prev, config)
+  assert list(np.asarray(idx)) == [1, 2, 4] and np.all(valid)
+  # No near candidate: all slots from NMS, padded and masked.
+  far = jnp.array([300, 300, 320, 320], jnp.float32)
+  config.num_candidates = 5
+  idx, valid = step_ops.select_proposals(boxes, scores, far, config)
+  assert list(np.asarray(idx)[np.asarray(valid)]) == [2, 1, 4]
+  assert list(np.asarray(valid)) == [True, True, True, False, False]
+
+
+def moving_square_video(num_frames=100, size=(240, 320), seed=0):
+  """A textured square moving (and resizing) over noise; returns frames, boxes."""
+  rng = np.random.default_rng(seed)
+  h, w = size
+  texture = rng.integers(0, 255, (96, 96, 3), dtype=np.uint8)
+  frames, boxes = [], []
+  for t in range(num_frames):
+    frame = rng.integers(0, 255, (h, w, 3), dtype=np.uint8)
+    side_w = int(30 + 15 * np.sin(t / 9.0))
+    side_h = int(34 + 12 * np.cos(t / 7.0))
+    x = int(40 + 200 * (0.5 + 0.5 * np.sin(t / 15.0)) * (w - side_w - 40) / w)
+    y = int(30 + 0.6 * (h - side_h - 60) * (0.5 + 0.5 * np.cos(t / 11.0)))
+    import cv2
+    frame[y:y + side_h, x:x + side_w] = cv2.resize(texture, (side_w, side_h))
+    frames.append(frame)
+    boxes.append((x, y, side_w, side_h))
+  return frames, np.asarray(boxes, np.float64)
+
+
+@pytest.fixture(scope='module')
+def tiny_tracker():
+  config = spm_alexnet.get_config('runlocal')
+  variables = models.init_variables(config, jax.random.key(0))
+  return Tracker(config, variables)
+
+
+@pytest.mark.parametrize('variant', ['series_parallel', 'series', 'cm_only'])
+def test_tracker_boxes_finite_and_in_frame(variant):
+  config = spm_alexnet.get_config(f'variant={variant},runlocal')
+  tracker = Tracker(config, models.init_variables(config, jax.random.key(0)))
+  frames, gt = moving_square_video(20 if variant != 'series_parallel' else 100)
+  tracker.init(frames[0], gt[0])
+  h, w = frames[0].shape[:2]
+  for frame in frames[1:]:
+    box, score = tracker.update(frame)
+    assert box.shape == (4,) and np.all(np.isfinite(box)) and np.isfinite(score)
+    assert box[2] > 0 and box[3] > 0
+    assert box[0] >= 0 and box[1] >= 0
+    assert box[0] + box[2] <= w + 1e-3 and box[1] + box[3] <= h + 1e-3
+  out = tracker.last_outputs
+  assert out['proposals'].shape == (9, 4) and out['fm_scores'].shape == (9,)
+
+
+def test_no_recompilation_over_a_video(tiny_tracker):
+  frames, gt = moving_square_video(100, seed=1)
+  tracker = tiny_tracker
+  tracker.init(frames[0], gt[0])
+  tracker.update(frames[1])
+  size = tracker._track_fn._cache_size()
+  # New frame content, box sizes that change, a frame of another size, re-init.
+  for frame in frames[2:]:
+    tracker.update(frame)
+  tracker.update(np.zeros((100, 150, 3), np.uint8))
+  tracker.init(frames[5], gt[5] * [1, 1, 1.5, 0.7])
+  tracker.update(frames[6])
+  assert tracker._track_fn._cache_size() == size
+  assert tracker._template_fn._cache_size() == 1
+
+
+def test_step_is_deterministic_and_pure():
+  config = spm_alexnet.get_config('runlocal')
+  variables = models.init_variables(config, jax.random.key(3))
+  frames, gt = moving_square_video(3, seed=2)
+  results = []
+  for _ in range(2):
+    t = Tracker(config, variables, fns=make_track_fns(config))
+    t.init(frames[0], gt[0])
+    results.append([t.update(f)[0] for f in frames[1:]])
+  np.testing.assert_array_equal(results[0], results[1])
+
+
+@pytest.mark.parametrize('box, message', [
+    ((10, 10, 0, 20), 'zero or negative size'),
+    ((10, 10, 20, -3), 'zero or negative size'),
+    ((400, 10, 20, 20), 'outside'),
+    ((-50, -50, 20, 20), 'outside'),
+    ((np.nan, 10, 20, 20), 'NaN'),
+    ((10, 10, 20), '4 numbers'),
+])
+def test_bad_boxes_are_refused(tiny_tracker, box, message):
+  frame = np.zeros((240, 320, 3), np.uint8)
+  with pytest.raises(ValueError, match=message):
+    tiny_tracker.init(frame, box)
+
+
+@pytest.mark.parametrize('frame, message', [
+    (np.zeros((240, 320, 3), np.float32), 'uint8'),
+    (np.zeros((240, 320), np.uint8), r'\[H, W, 3\].*grayscale'),
+    (np.zeros((240, 320, 4), np.uint8), r'\[H, W, 3\]'),
+    ([[1, 2, 3]], 'NumPy array'),
+])
+def test_bad_frames_are_refused(tiny_tracker, frame, message):
+  with pytest.raises(ValueError, match=message):
+    tiny_tracker.init(frame, (10, 10, 20, 20))
+  good = np.zeros((240, 320, 3), np.uint8)
+  tiny_tracker.init(good, (10, 10, 20, 20))
+  with pytest.raises(ValueError, match=message):
+    tiny_tracker.update(frame)
+
+
+def test_update_before_init_is_refused():
+  config = spm_alexnet.get_config('runlocal')
+  tracker = Tracker(config, models.init_variables(config, jax.random.key(0)))
+  with pytest.raises(RuntimeError, match='before Tracker.init'):
+    tracker.update(np.zeros((240, 320, 3), np.uint8))
