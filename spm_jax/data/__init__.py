@@ -1,0 +1,1 @@
+"""Training data: procedural videos, tfds builders, the pair sampler, the input pipeline."""

@@ -1,0 +1,60 @@
+"""Builds one of the tfds datasets of this package from local folders.
+
+::
+
+  python -m spm_jax.data.prepare --dataset spm_synthetic_videos/tiny --data_dir DIR
+  python -m spm_jax.data.prepare --dataset spm_tracking_videos/got10k \
+      --manual_dir /data/GOT-10k --data_dir DIR
+  python -m spm_jax.data.prepare --dataset spm_coco_stills/train2017 \
+      --manual_dir /data/coco --data_dir DIR
+
+Files are ``array_record``; nothing is downloaded.
+"""
+
+import argparse
+
+import tensorflow_datasets as tfds
+
+from spm_jax.data import tfds_coco, tfds_synthetic, tfds_videos
+
+BUILDERS = {
+    'spm_tracking_videos': tfds_videos.SpmTrackingVideos,
+    'spm_coco_stills': tfds_coco.SpmCocoStills,
+    'spm_synthetic_videos': tfds_synthetic.SpmSyntheticVideos,
+}
+
+
+def get_builder(dataset, data_dir):
+  """``'name/config'`` -> builder writing/reading array_record under ``data_dir``."""
+  name, _, config = dataset.partition('/')
+  if name not in BUILDERS:
+    raise ValueError(f'unknown dataset {name!r}; known: {sorted(BUILDERS)}')
+  return BUILDERS[name](config=config or None, data_dir=data_dir, file_format='array_record')
+
+
+def prepare(dataset, data_dir, manual_dir=None):
+  """Builds ``dataset`` ('name/config') if needed and returns its builder."""
+  builder = get_builder(dataset, data_dir)
+  builder.download_and_prepare(
+      download_config=tfds.download.DownloadConfig(manual_dir=manual_dir))
+  return builder
+
+
+def load_source(dataset, data_dir, split='train'):
+  """Random-access data source of a prepared dataset (no TensorFlow)."""
+  return get_builder(dataset, data_dir).as_data_source(split=split)
+
+
+def main(argv=None):
+  parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+  parser.add_argument('--dataset', required=True, help='name/config, e.g. spm_tracking_videos/got10k')
+  parser.add_argument('--data_dir', required=True, help='tfds data folder to write')
+  parser.add_argument('--manual_dir', default=None, help='folder holding the dataset as distributed')
+  args = parser.parse_args(argv)
+  builder = prepare(args.dataset, args.data_dir, args.manual_dir)
+  print(f'{args.dataset}: {builder.info.splits["train"].num_examples} examples in '
+        f'{builder.data_dir}; skipped images: {builder.skipped_images}')
+
+
+if __name__ == '__main__':
+  main()

@@ -1,0 +1,87 @@
+"""OPE on synthetic OTB-layout sequences: results written, second run skips."""
+
+import os
+
+import cv2
+import numpy as np
+import pytest
+
+from spm_jax.evaluation import datasets
+from spm_jax.evaluation import ope
+from spm_jax.evaluation import report
+from spm_jax.evaluation import results
+
+
+class InitBoxTracker:
+  """Returns the init box forever; records what it was given."""
+
+  def __init__(self):
+    self.calls = 0
+
+  def init(self, frame, box):
+    assert frame.dtype == np.uint8 and frame.shape == (8, 8, 3)
+    assert len(box) == 4
+    self.box = tuple(box)
+
+  def update(self, frame):
+    assert frame.dtype == np.uint8 and frame.ndim == 3
+    self.calls += 1
+    return self.box, 0.5
+
+
+def _make_otb(root, n_seqs=2, n_frames=5):
+  img = np.zeros((8, 8, 3), np.uint8)
+  img[..., 0] = 255  # RGB red is BGR (0, 0, 255) on disk.
+  for s in range(n_seqs):
+    d = root / f'seq{s}'
+    (d / 'img').mkdir(parents=True)
+    for k in range(1, n_frames + 1):
+      cv2.imwrite(str(d / 'img' / f'{k:04d}.jpg'), img[..., ::-1])
+    with open(d / 'groundtruth_rect.txt', 'w') as f:
+      for k in range(n_frames):
+        f.write(f'{1 + k},{2},{3},{4}\n')
+
+
+def test_ope_writes_then_skips(tmp_path):
+  _make_otb(tmp_path / 'data')
+  ds = datasets.otb_folder(tmp_path / 'data')
+  assert ds['seq0'].frame(0)[0, 0, 0] > 200  # Frames come back RGB.
+  out = tmp_path / 'results' / 'init_box'
+  trk = InitBoxTracker()
+  status = ope.run_ope(trk, ds, out, progress=False)
+  assert status == {'seq0': 'done', 'seq1': 'done'}
+  assert trk.calls == 8
+  boxes, times = results.read_result(out, 'seq0')
+  np.testing.assert_allclose(boxes, [[1, 2, 3, 4]] * 5)
+  assert times.shape == (5,) and (times >= 0).all()
+  assert os.path.isfile(out / 'times' / 'seq1_time.txt')
+
+  status = ope.run_ope(trk, ds, out, progress=False)
+  assert status == {'seq0': 'skipped', 'seq1': 'skipped'}
+  assert trk.calls == 8
+
+  os.remove(out / 'seq1.txt')  # An interrupted run resumes where it stopped.
+  status = ope.run_ope(InitBoxTracker, ds, out, progress=False)
+  assert status == {'seq0': 'skipped', 'seq1': 'done'}
+
+  rep = report.evaluate_results(ds, out)
+  # Frame k's gt is shifted by k pixels: IoU (3 - k) / (3 + k) for k < 3.
+  assert 0 < rep['success_auc'] < 1
+  assert rep['precision_20'] == 1.0
+
+
+def test_ope_got10k_layout(tmp_path):
+  _make_otb(tmp_path / 'data', n_seqs=1, n_frames=3)
+  ds = datasets.otb_folder(tmp_path / 'data')
+  out = tmp_path / 'got'
+  ope.run_ope(InitBoxTracker(), ds, out, fmt='got10k', progress=True)
+  assert os.path.isfile(out / 'seq0' / 'seq0_001.txt')
+  assert os.path.isfile(out / 'seq0' / 'seq0_time.txt')
+  assert results.detect_format(out) == 'got10k'
+  assert ope.run_ope(InitBoxTracker(), ds, out, fmt='got10k',
+                     progress=False) == {'seq0': 'skipped'}
+
+
+def test_read_result_missing(tmp_path):
+  with pytest.raises(FileNotFoundError, match='seqX'):
+    results.read_result(tmp_path, 'seqX')
