@@ -65,3 +65,98 @@ def load_model(directory):
   except Exception as e:  # msgpack raises several types on corrupt input
     raise ValueError(f'{paths[1]} is truncated or corrupt: {e}') from e
   return config, variables
+
+
+def flatten(tree, prefix=()):
+  """``{path tuple: leaf}`` of a nested dict, e.g. ``('params', 'fm', 'fc0', 'kernel')``."""
+  out = {}
+  if isinstance(tree, dict) or hasattr(tree, 'items'):
+    for key, value in tree.items():
+      out.update(flatten(value, prefix + (str(key),)))
+  else:
+    out[prefix] = tree
+  return out
+
+
+def unflatten(flat):
+  """Inverse of :func:`flatten`: nested dicts from ``{path tuple: leaf}``."""
+  out = {}
+  for path, value in flat.items():
+    node = out
+    for key in path[:-1]:
+      node = node.setdefault(key, {})
+    node[path[-1]] = value
+  return out
+
+
+def variable_mismatches(config, variables):
+  """Differences between ``variables`` and the variables ``config`` builds.
+
+  The expected tree comes from ``jax.eval_shape`` of
+  :func:`spm_jax.models.init_variables` (no computation, no memory).
+
+  Args:
+    config: full config.
+    variables: nested dict of arrays (a checkpoint's variables).
+
+  Returns:
+    list of human-readable lines, one per mismatched path: ``path: checkpoint
+    (a, b), config (c, d)``, ``path: missing from the checkpoint`` or ``path:
+    not in the model of this config``. Empty when everything matches.
+  """
+  from spm_jax import models  # local: models imports flax modules, export is light
+  expected = jax.eval_shape(lambda key: models.init_variables(config, key), jax.random.key(0))
+  want = {k: tuple(v.shape) for k, v in flatten(expected).items()}
+  have = {k: tuple(np.shape(v)) for k, v in flatten(variables).items()}
+  lines = []
+  for path in sorted(set(want) | set(have)):
+    name = '/'.join(path)
+    if path not in have:
+      lines.append(f'{name}: missing from the checkpoint (config expects {want[path]})')
+    elif path not in want:
+      lines.append(f'{name}: not in the model of this config (checkpoint has {have[path]})')
+    elif have[path] != want[path]:
+      lines.append(f'{name}: checkpoint {have[path]}, config {want[path]}')
+  return lines
+
+
+def check_variables(config, variables, source='checkpoint'):
+  """Raises ValueError unless ``variables`` fit the model ``config`` builds.
+
+  The message lists every mismatched parameter path with both shapes, e.g.
+  ``params/backbone/conv1/kernel: checkpoint (11, 11, 3, 24), config
+  (11, 11, 3, 96)``; a typical cause is a checkpoint of the ``runlocal``
+  config loaded with the full config (or the reverse).
+
+  Args:
+    config: full config.
+    variables: nested dict of arrays.
+    source: what to call ``variables`` in the message (e.g. its path).
+  """
+  lines = variable_mismatches(config, variables)
+  if lines:
+    shown = lines[:20] + ([f'... and {len(lines) - 20} more'] if len(lines) > 20 else [])
+    raise ValueError(f'{source} does not match the config ({len(lines)} mismatched '
+                     'variables; was it saved with another config, e.g. runlocal?):\n  '
+                     + '\n  '.join(shown))
+
+
+def load_checked(directory, config=None):
+  """Loads an exported model and checks its variables against a config.
+
+  Args:
+    directory: folder written by :func:`save_model`.
+    config: the config to run with; None uses the checkpoint's own
+      ``config.json``.
+
+  Returns:
+    (config, variables).
+
+  Raises:
+    FileNotFoundError / ValueError from :func:`load_model`; ValueError from
+    :func:`check_variables` naming every mismatched parameter shape.
+  """
+  saved_config, variables = load_model(directory)
+  config = saved_config if config is None else config
+  check_variables(config, variables, source=f'checkpoint {directory}')
+  return config, variables

@@ -1,0 +1,129 @@
+r"""Converts PyTorch weights into an exported spm-jax model folder.
+
+The authors' SPM-Tracker release (microsoft/SPM-Tracker, AlexNet_C42_OTB)::
+
+  python scripts/convert_weights.py release \
+      --cm data/models/spm_tracker/AlexNet_C42_OTB/cm_stage.pt \
+      --fm data/models/spm_tracker/AlexNet_C42_OTB/fm_stage.pt \
+      --out models/spm_release [--config configs/spm_alexnet.py]
+  python scripts/track.py --video clip.mp4 --box x,y,w,h --checkpoint models/spm_release
+
+pysot's ImageNet AlexNet-BN backbone (training initialisation; its BatchNorm
+placement differs from our backbone, so only the convolutions can be imported,
+see spm_jax/convert.py)::
+
+  python scripts/convert_weights.py pysot --backbone alexnet-bn.pth --conv-only \
+      --out models/pysot_init
+  python scripts/train.py --config CONFIG --workdir /tmp/run \
+      --config.init_backbone=models/pysot_init/backbone.msgpack
+
+(the training config needs pysot's full widths and ungrouped convolutions;
+``configs/synthetic.py`` is narrow and does not fit).
+
+The output folder holds ``config.json`` and ``variables.msgpack``
+(``spm_jax.export``); for pysot also ``backbone.msgpack``, the backbone alone in
+the format that ``config.init_backbone`` of a training config reads. Reading
+``.pt`` / ``.pth`` files needs PyTorch (an optional dependency: ``pip install
+torch --index-url https://download.pytorch.org/whl/cpu``); ``.npz`` files of
+the same state dicts need nothing more.
+"""
+
+# pylint: disable=g-import-not-at-top,wrong-import-position
+import argparse
+import importlib.util
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+BACKBONE_FILE = 'backbone.msgpack'
+
+
+def load_state_dict(path):
+  """``{name: np.ndarray}`` from a ``.pt`` / ``.pth`` (torch) or ``.npz`` file."""
+  if not os.path.isfile(path):
+    raise SystemExit(f'error: weight file {path!r} not found')
+  if path.endswith('.npz'):
+    with np.load(path) as data:
+      return {k: data[k] for k in data.files}
+  try:
+    import torch
+  except ImportError:
+    raise SystemExit(f'error: reading {path!r} needs PyTorch, an optional dependency: '
+                     'pip install torch --index-url https://download.pytorch.org/whl/cpu '
+                     '(or save the state dict with numpy.savez and pass the .npz)') from None
+  try:
+    obj = torch.load(path, map_location='cpu', weights_only=True)
+  except Exception as e:  # pylint: disable=broad-except
+    raise SystemExit(f'error: torch cannot read {path!r}: {e}') from e
+  from spm_jax import convert
+  state = convert.unwrap_state_dict(obj)
+  return {k: convert.to_numpy(v) for k, v in state.items() if hasattr(v, 'shape')}
+
+
+def load_config(spec):
+  """``path/to/config.py[:arg]`` -> the file's ``get_config(arg)``."""
+  path, _, arg = spec.partition(':')
+  if not os.path.isfile(path):
+    raise SystemExit(f'error: config file {path!r} not found')
+  module_spec = importlib.util.spec_from_file_location('_convert_config', path)
+  module = importlib.util.module_from_spec(module_spec)
+  module_spec.loader.exec_module(module)
+  return module.get_config(arg or None)
+
+
+def main(argv=None):
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                   formatter_class=argparse.RawDescriptionHelpFormatter,
+                                   epilog=__doc__)
+  sub = parser.add_subparsers(dest='source', required=True)
+  rel = sub.add_parser('release', help="the authors' cm_stage.pt + fm_stage.pt")
+  rel.add_argument('--cm', required=True, help='cm_stage.pt (or .npz)')
+  rel.add_argument('--fm', required=True, help='fm_stage.pt (or .npz)')
+  pys = sub.add_parser('pysot', help="pysot's alexnet-bn.pth backbone")
+  pys.add_argument('--backbone', required=True, help='alexnet-bn.pth (or .npz)')
+  pys.add_argument('--conv-only', '--conv_only', dest='conv_only', action='store_true',
+                   help='import the five convolutions only (our BatchNorms sit elsewhere)')
+  for p in (rel, pys):
+    p.add_argument('--config', default=None,
+                   help='config file[:arg] (release default: configs/spm_alexnet.py; pysot '
+                        "default: configs/spm_alexnet.py with backbone.norm='batchnorm' and "
+                        'ungrouped convolutions)')
+    p.add_argument('--out', required=True, help='output model folder')
+  args = parser.parse_args(argv)
+
+  from spm_jax import convert, export
+  config = load_config(args.config) if args.config else None
+  try:
+    if args.source == 'release':
+      config, variables = convert.convert_release(load_state_dict(args.cm),
+                                                  load_state_dict(args.fm), config)
+    else:
+      if config is None:
+        config = convert.release_config()
+        config.model.backbone.norm = 'batchnorm'
+        config.model.backbone.groups = (1, 1, 1, 1, 1)
+      variables = convert.convert_pysot_alexnet(load_state_dict(args.backbone), config,
+                                                conv_only=args.conv_only)
+  except ValueError as e:
+    print(f'error: {e}', file=sys.stderr)
+    sys.exit(2)
+  export.save_model(args.out, config, variables)
+  print(f'wrote {os.path.abspath(args.out)} '
+        f'({export.CONFIG_FILE} + {export.VARIABLES_FILE})')
+  if args.source == 'pysot':
+    # The backbone alone, in the format of config.init_backbone (spm_jax.train.state).
+    import flax.serialization
+    tree = {'params': variables['params']['backbone']}
+    if 'backbone' in variables.get('batch_stats', {}):
+      tree['batch_stats'] = variables['batch_stats']['backbone']
+    path = os.path.join(args.out, BACKBONE_FILE)
+    with open(path, 'wb') as f:
+      f.write(flax.serialization.msgpack_serialize(tree))
+    print(f'wrote {os.path.abspath(path)} (train with --config.init_backbone={path})')
+
+
+if __name__ == '__main__':
+  main()

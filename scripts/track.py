@@ -1,0 +1,278 @@
+r"""Tracks one object in a video file, an image folder or a camera.
+
+::
+
+  python scripts/track.py --video clip.mp4 --box 120,80,40,60 --out outputs/track
+  python scripts/track.py --frames DIR/img --box 120,80,40,60     # OTB-style image folder
+  python scripts/track.py --webcam 0 --select                    # draw the first box
+  python scripts/track.py --video clip.mp4 --box ... --checkpoint MODEL_DIR \
+      [--config configs/spm_alexnet.py:variant=cm_only] [--dump-scores] [--draw-proposals]
+
+Boxes are ``x,y,w,h`` in frame pixels with a 0-based top-left corner (OTB
+convention). Without ``--checkpoint`` the embedded default model is used
+(``Tracker.pretrained()``); ``--checkpoint`` takes a folder written by
+``spm_jax.export.save_model`` (``config.json`` + ``variables.msgpack``, e.g.
+the output of ``scripts/convert_weights.py``), checked against ``--config``
+when one is given.
+
+Writes into ``--out``:
+
+* ``NAME.mp4``: every frame with the box and its score (``mp4v`` codec),
+* ``NAME.txt``: OTB results, one ``x,y,w,h`` line per frame (the first is the
+  initial box),
+* ``NAME_time.txt``: seconds per frame,
+* with ``--dump-scores``, ``NAME_scores.jsonl``: one JSON object per tracked
+  frame with the K proposals (``x, y, w, h`` frame pixels) and their CM, FM and
+  fused scores -- the numbers of the paper's fig. 5 -- plus the chosen box.
+
+Speed is printed every ``--log-every`` frames and drawn on the video. Stop a
+camera with Ctrl+C (or ``--max-frames``): the files written so far are closed
+properly.
+"""
+
+# pylint: disable=g-import-not-at-top,wrong-import-position
+import argparse
+import importlib.util
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from spm_jax import video_io
+
+
+class UserError(Exception):
+  """An error with a message meant for the user (printed without a traceback)."""
+
+
+# -------------------------------------------------------------- arguments ---
+def build_parser():
+  parser = argparse.ArgumentParser(
+      description=__doc__.splitlines()[0],
+      formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split('::')[0])
+  src = parser.add_mutually_exclusive_group(required=True)
+  src.add_argument('--video', help='video file readable by OpenCV (mp4, avi, ...)')
+  src.add_argument('--frames', help='folder of images, natural order (0001.jpg, ...)')
+  src.add_argument('--webcam', type=int, metavar='N', help='camera index (/dev/videoN)')
+  parser.add_argument('--box', help='first-frame box x,y,w,h (frame pixels, 0-based)')
+  parser.add_argument('--select', action='store_true',
+                      help='draw the first box with the mouse (needs a display and an '
+                           'OpenCV build with GUI support)')
+  parser.add_argument('--config', default=None,
+                      help='config file with optional argument, e.g. '
+                           'configs/spm_alexnet.py:variant=cm_only (default: the checkpoint\'s)')
+  parser.add_argument('--checkpoint', default=None,
+                      help='exported model folder (config.json + variables.msgpack); '
+                           'default: the embedded model')
+  parser.add_argument('--out', default='outputs/track', help='output folder')
+  parser.add_argument('--name', default=None, help='output file stem (default: from the source)')
+  parser.add_argument('--dump-scores', '--dump_scores', dest='dump_scores', action='store_true',
+                      help='write per-frame CM/FM scores of the top-K proposals (JSON lines)')
+  parser.add_argument('--draw-proposals', '--draw_proposals', dest='draw_proposals',
+                      action='store_true', help='draw the K proposals with C/F scores')
+  parser.add_argument('--max-frames', '--max_frames', dest='max_frames', type=int, default=None,
+                      help='stop after this many frames')
+  parser.add_argument('--fps', type=float, default=None,
+                      help='frame rate of the output video (default: the source\'s, or 30)')
+  parser.add_argument('--codec', default='mp4v', help='four-character video codec')
+  parser.add_argument('--log-every', '--log_every', dest='log_every', type=int, default=50,
+                      help='print the speed every N frames (0: only at the end)')
+  return parser
+
+
+def load_config(spec):
+  """``path/to/config.py[:arg]`` -> the file's ``get_config(arg)``."""
+  path, _, arg = spec.partition(':')
+  if not os.path.isfile(path):
+    raise UserError(f'config file {path!r} not found')
+  module_spec = importlib.util.spec_from_file_location('_track_config', path)
+  module = importlib.util.module_from_spec(module_spec)
+  try:
+    module_spec.loader.exec_module(module)
+    return module.get_config(arg or None)
+  except (ValueError, KeyError, TypeError) as e:
+    raise UserError(f'cannot build the config {spec!r}: {e}') from e
+
+
+def build_tracker(config_spec, checkpoint):
+  """A Tracker from ``--config`` / ``--checkpoint`` (see the module docstring)."""
+  import jax
+  from spm_jax import export, models
+  from spm_jax.tracking import Tracker
+  config = load_config(config_spec) if config_spec else None
+  if checkpoint:
+    try:
+      config, variables = export.load_checked(checkpoint, config)
+    except (FileNotFoundError, ValueError) as e:
+      raise UserError(str(e)) from e
+    return Tracker(config, variables), f'checkpoint {checkpoint}'
+  if config is not None:
+    print('warning: --config without --checkpoint: RANDOMLY INITIALISED weights', flush=True)
+    return Tracker(config, models.init_variables(config, jax.random.key(config.seed))), 'random'
+  tracker = Tracker.pretrained()
+  if not getattr(tracker, 'trained', False):
+    print('note: no trained checkpoint is embedded yet; tracking with random weights', flush=True)
+    return tracker, 'random (no embedded checkpoint)'
+  return tracker, 'embedded default model'
+
+
+def select_box(frame):
+  """Lets the user draw a box on ``frame`` (RGB); returns x, y, w, h.
+
+  Raises:
+    UserError when no display is available, OpenCV has no GUI support, or the
+    selection was cancelled.
+  """
+  import cv2
+  if sys.platform.startswith('linux') and not (os.environ.get('DISPLAY') or
+                                               os.environ.get('WAYLAND_DISPLAY')):
+    raise UserError('--select needs a display (DISPLAY is not set); pass the first box with '
+                    '--box x,y,w,h instead')
+  try:
+    x, y, w, h = cv2.selectROI('select the target, then press ENTER or SPACE',
+                               cv2.cvtColor(frame, cv2.COLOR_RGB2BGR), showCrosshair=True)
+    cv2.destroyAllWindows()
+  except cv2.error as e:
+    raise UserError('--select needs an OpenCV build with GUI support (opencv-python, not '
+                    f'opencv-python-headless); pass --box x,y,w,h instead ({e.msg.strip()})') from e
+  if w <= 0 or h <= 0:
+    raise UserError('no box selected (selection cancelled)')
+  return np.array([x, y, w, h], np.float64)
+
+
+def _source_name(args):
+  if args.name:
+    return args.name
+  if args.video:
+    return os.path.splitext(os.path.basename(os.path.normpath(args.video)))[0]
+  if args.frames:
+    folder = os.path.normpath(args.frames)
+    base = os.path.basename(folder)
+    return os.path.basename(os.path.dirname(folder)) if base == 'img' else base
+  return f'webcam{args.webcam}'
+
+
+def _to_list(x):
+  return np.asarray(x).tolist()
+
+
+# ------------------------------------------------------------------ track ---
+def run(args):
+  """Tracks ``args``' source; returns a dict of output paths and the speed."""
+  if args.box is None and not args.select:
+    raise UserError('give the first box with --box x,y,w,h or draw it with --select')
+  box = None
+  if args.box is not None:
+    try:
+      box = video_io.parse_box(args.box)
+    except ValueError as e:
+      raise UserError(str(e)) from e
+  if args.max_frames is not None and args.max_frames < 1:
+    raise UserError(f'--max-frames must be positive, got {args.max_frames}')
+
+  try:
+    source = video_io.FrameSource.open(video=args.video, frames=args.frames, webcam=args.webcam,
+                                       max_frames=args.max_frames)
+  except video_io.VideoReadError as e:
+    raise UserError(str(e)) from e
+  name = _source_name(args)
+  paths = {'video': os.path.join(args.out, f'{name}.mp4'),
+           'results': os.path.join(args.out, f'{name}.txt'),
+           'times': os.path.join(args.out, f'{name}_time.txt')}
+  if args.dump_scores:
+    paths['scores'] = os.path.join(args.out, f'{name}_scores.jsonl')
+
+  with source:
+    frames = iter(source)
+    try:
+      first = next(frames)
+    except (StopIteration, video_io.VideoReadError) as e:
+      raise UserError(f'no frame could be read from {source.name!r}: {e}') from e
+    if args.select:
+      box = select_box(first)
+    try:
+      box, inside = video_io.check_box_in_frame(box, first.shape)
+    except ValueError as e:
+      raise UserError(str(e)) from e
+    if inside < 0.5:
+      print(f'warning: only {inside:.0%} of the box {box.tolist()} lies inside the '
+            f'{first.shape[1]}x{first.shape[0]} frame', flush=True)
+
+    height, width = first.shape[:2]
+    try:
+      writer = video_io.Mp4Writer(paths['video'], args.fps or source.fps, (width, height),
+                                  codec=args.codec)
+    except video_io.VideoWriterError as e:
+      raise UserError(str(e)) from e
+
+    tracker, weights = build_tracker(args.config, args.checkpoint)
+    print(f'tracking {source.name} ({width}x{height}) from box {box.tolist()} '
+          f'with {weights}', flush=True)
+    meter = video_io.FpsMeter()
+    boxes, times = [box], [0.0]
+    dump = open(paths['scores'], 'w') if args.dump_scores else None
+    try:
+      start = time.perf_counter()
+      tracker.init(first, box)
+      times[0] = time.perf_counter() - start
+      writer.write(video_io.draw_text(video_io.draw_box(first, box, label='init'), '#0'))
+      for index, frame in enumerate(frames, start=1):
+        if frame.shape != first.shape:
+          raise UserError(f'frame {index} of {source.name!r} is {frame.shape[1]}x'
+                          f'{frame.shape[0]}, the first was {width}x{height}')
+        meter.start()
+        pred, score = tracker.update(frame)
+        times.append(meter.stop())
+        boxes.append(pred)
+        out = tracker.last_outputs
+        shown = frame
+        if args.draw_proposals:
+          fm = None if tracker.config.model.variant == 'cm_only' else out['fm_scores']
+          shown = video_io.draw_proposals(shown, out['proposals'], out['cm_scores'], fm,
+                                          out['valid'])
+        shown = video_io.draw_box(shown, pred, score)
+        shown = video_io.draw_text(shown, f'#{index}  {meter.fps:.1f} fps')
+        writer.write(shown)
+        if dump is not None:
+          dump.write(json.dumps({
+              'frame': index, 'box': _to_list(pred), 'score': float(score),
+              'proposals': _to_list(out['proposals']), 'cm_scores': _to_list(out['cm_scores']),
+              'fm_scores': _to_list(out['fm_scores']),
+              'fused_scores': _to_list(out['fused_scores']), 'valid': _to_list(out['valid']),
+          }) + '\n')
+        if args.log_every and index % args.log_every == 0:
+          print(f'frame {index}: {meter.fps:.1f} fps', flush=True)
+    except KeyboardInterrupt:
+      print('interrupted; closing the files', flush=True)
+    except video_io.VideoReadError as e:
+      raise UserError(f'{e} (results up to frame {len(boxes) - 1} are written)') from e
+    finally:
+      writer.close()
+      if dump is not None:
+        dump.close()
+      video_io.write_results(paths['results'], boxes)
+      os.makedirs(args.out, exist_ok=True)
+      np.savetxt(paths['times'], np.asarray(times), fmt='%.6f')
+
+  fps = meter.median_fps
+  print(f'tracked {len(boxes)} frames at {fps:.1f} fps (median, after compilation)')
+  for key, path in paths.items():
+    print(f'{key + ":":9}{os.path.abspath(path)}')
+  return dict(paths, fps=fps, num_frames=len(boxes))
+
+
+def main(argv=None):
+  args = build_parser().parse_args(argv)
+  try:
+    return run(args)
+  except UserError as e:
+    print(f'error: {e}', file=sys.stderr)
+    sys.exit(2)
+
+
+if __name__ == '__main__':
+  main()
