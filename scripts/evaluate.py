@@ -50,14 +50,23 @@ _HIDDEN_GT = ('got10k_test', 'trackingnet')
 
 
 def load_variables(config, checkpoint):
-  """Model variables: from ``checkpoint``, or random with a warning."""
-  if checkpoint:
-    raise NotImplementedError(
-        f'Loading checkpoints is not implemented yet (asked for {checkpoint!r}).'
-        ' Run without --checkpoint to evaluate a randomly initialised model '
-        '(useful only to test the pipeline).')
+  """Model variables: from ``checkpoint``, or random with a warning.
+
+  ``checkpoint`` is an exported model folder (``config.json`` +
+  ``variables.msgpack``, see ``spm_jax.export``) or a training run's workdir
+  (its latest orbax checkpoint). Variables are checked against ``config``: a
+  checkpoint of another config is refused with the mismatched shapes.
+  """
   import jax
+  from spm_jax import export
   from spm_jax import models
+  if checkpoint:
+    if os.path.isfile(os.path.join(checkpoint, export.VARIABLES_FILE)):
+      return export.load_checked(checkpoint, config)[1]
+    from spm_jax.train import trainer
+    variables = trainer.load_variables(checkpoint)
+    export.check_variables(config, variables, source=f"checkpoint {checkpoint}")
+    return variables
   logging.warning('No --checkpoint: evaluating RANDOMLY INITIALISED weights; '
                   'the scores mean nothing.')
   return models.init_variables(config, jax.random.key(config.get('seed', 0)))
