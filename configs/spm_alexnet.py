@@ -16,6 +16,7 @@ Variants come as a string after the file name, big_vision style::
 """
 
 import ml_collections
+from ml_collections import config_dict
 
 VARIANTS = ('series_parallel', 'series', 'cm_only')
 
@@ -88,6 +89,7 @@ def get_config(arg=None):
   m.fm.conv_kernel = 3  # release: 3x3; the paper's text (sec. 3.3) says 1x1.
   m.fm.hidden = 256  # sec. 4.1: "only 256 neurons per layer".
   m.fm.num_fc = 2  # sec. 3.3: two fully connected layers.
+  m.fm.head = 'relation'  # 'relation' (sec. 3.3) or 'xcorr' (the sec. 5.3 ablation).
   m.fm.delta_weights = (5.0, 5.0, 10.0, 10.0)  # release FM_BBOX_VAR_INV.
 
   # ------------------------------------------------------------ inference ---
@@ -104,6 +106,10 @@ def get_config(arg=None):
   t.size_lr = 0.5  # size interpolation (release LR, multiplied by the score).
   t.min_score = 0.2  # below it the previous box is kept (release MAX_SCORE_THRESHOLD).
   t.min_size = 10.0  # minimum box side in frame pixels (release).
+  t.capacity = 64  # MultiTracker slots: targets advanced by one compiled step (ours).
+  # Slots per batch inside that step (ours); None: 1 on CPU, all slots on
+  # accelerators (spm_jax/tracking/multi_tracker.py, docs/benchmarks.md).
+  t.multi_chunk = config_dict.placeholder(int)
 
   if arg.runlocal:
     m.backbone.channels = (24, 64, 96, 96, 64)

@@ -27,6 +27,11 @@ Variants (comma separated after the file name, e.g.
   'cm_only' trains the CM stage alone (SiamRPN).
 * ``gt``: generalized training of the CM stage (table 2), default True.
 * ``k``: FM candidates when tracking (fig. 6a), default 9.
+* ``fm_head``: 'relation' (default) or 'xcorr', the FM stage comparing
+  template and proposal features by depthwise cross-correlation instead of
+  the relation network (sec. 5.3).
+* ``fm_features``: FM feature taps joined by '+', default 'conv4+conv2'
+  (sec. 4.1); 'conv4' is the single-layer ablation of sec. 5.3.
 * ``runlocal``: a tiny run for CI (search crop 175, batch 2, 8 steps).
 """
 
@@ -36,13 +41,18 @@ from configs import spm_alexnet
 
 def get_config(arg=None):
   """Returns the config; see the module docstring for ``arg``."""
-  arg = spm_alexnet.parse_arg(arg, variant='series_parallel', gt=True, k=9, runlocal=False)
+  arg = spm_alexnet.parse_arg(arg, variant='series_parallel', gt=True, k=9, fm_head='relation',
+                              fm_features='conv4+conv2', runlocal=False)
   config = spm_alexnet.get_config(f'variant={arg.variant},runlocal=True')
 
   # ---------------------------------------------------------------- model ---
   config.model.backbone.norm = 'batchnorm'  # from scratch: no pretrained LRN weights.
   config.model.backbone.groups = (1, 1, 1, 1, 1)  # CPU speed (module docstring).
   config.tracking.num_candidates = arg.k  # fig. 6a: K.
+  if arg.fm_head not in ('relation', 'xcorr'):
+    raise ValueError(f"fm_head must be 'relation' or 'xcorr', got {arg.fm_head!r}")
+  config.model.fm.head = arg.fm_head  # sec. 5.3: relation network vs cross-correlation.
+  config.model.fm.features = tuple(arg.fm_features.split('+'))  # sec. 5.3: conv2 + conv4 vs one.
 
   # ------------------------------------------------------------- training ---
   common_train.add_training(config, batch_size=8, generalized=arg.gt)

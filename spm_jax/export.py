@@ -21,13 +21,15 @@ VARIABLES_FILE = 'variables.msgpack'
 def save_model(directory, config, variables):
   """Writes ``config`` and ``variables`` into ``directory`` (created if needed)."""
   os.makedirs(directory, exist_ok=True)
-  with open(os.path.join(directory, CONFIG_FILE), 'w') as f:
-    f.write(config.to_json_best_effort(indent=2))
   host = jax.tree.map(np.asarray, jax.device_get(variables))
-  tmp = os.path.join(directory, VARIABLES_FILE + '.tmp')
-  with open(tmp, 'wb') as f:
-    f.write(flax.serialization.msgpack_serialize(host))
-  os.replace(tmp, os.path.join(directory, VARIABLES_FILE))
+  # Each file is written beside its final name and renamed when complete, so a
+  # process killed while saving never leaves a truncated file under that name.
+  for name, data in ((CONFIG_FILE, config.to_json_best_effort(indent=2).encode()),
+                     (VARIABLES_FILE, flax.serialization.msgpack_serialize(host))):
+    tmp = os.path.join(directory, name + '.tmp')
+    with open(tmp, 'wb') as f:
+      f.write(data)
+    os.replace(tmp, os.path.join(directory, name))
 
 
 def _tuples(value):

@@ -63,10 +63,15 @@ def test_evaluate_missing_data_dir_is_clear(tmp_path):
   assert 'nope' in p.stderr and 'Expected layout' in p.stderr
 
 
-def test_checkpoint_loading_not_implemented():
+def test_missing_checkpoint_is_clear_and_creates_nothing(tmp_path):
   spec = importlib.util.spec_from_file_location(
       'evaluate_script', os.path.join(ROOT, 'scripts', 'evaluate.py'))
   mod = importlib.util.module_from_spec(spec)
   spec.loader.exec_module(mod)
-  with pytest.raises(NotImplementedError, match='without --checkpoint'):
-    mod.load_variables(None, '/some/ckpt')
+  missing = tmp_path / 'ckpt'
+  with pytest.raises(FileNotFoundError, match='neither an exported model'):
+    mod.load_variables(None, str(missing))
+  assert not missing.exists()
+  (missing / 'checkpoints').mkdir(parents=True)
+  with pytest.raises(FileNotFoundError, match='no checkpoint in'):
+    mod.load_variables(None, str(missing))

@@ -47,11 +47,16 @@ def run(devices):
 
 one, one_losses, _ = run(jax.local_devices()[:1])
 eight, eight_losses, spread = run(jax.local_devices())
-diff = lambda a, b: max(float(np.max(np.abs(x - y) / (1e-3 + np.abs(y))))
-                        for x, y in zip(jax.tree_util.tree_leaves(a), jax.tree_util.tree_leaves(b)))
+def diff(a, b, start):
+  """||a - b|| / ||b - start|| over all leaves: the gap relative to the update's size."""
+  sq = lambda t: sum(float(np.sum(np.square(np.asarray(x, np.float64))))
+                     for x in jax.tree_util.tree_leaves(t))
+  sub = lambda t, u: jax.tree_util.tree_map(lambda x, y: np.asarray(x) - np.asarray(y), t, u)
+  return (sq(sub(a, b)) / max(sq(sub(b, start)), 1e-30)) ** 0.5
+
 print(json.dumps({'one': one_losses, 'eight': eight_losses, 'spread': spread,
-                  'params': diff(eight.params, one.params),
-                  'batch_stats': diff(eight.batch_stats, one.batch_stats),
+                  'params': diff(eight.params, one.params, state.params),
+                  'batch_stats': diff(eight.batch_stats, one.batch_stats, state.batch_stats),
                   'steps': [int(one.step), int(eight.step)]}))
 '''
 
@@ -69,5 +74,9 @@ def test_eight_devices_match_one_device():
     for k in a:
       assert abs(a[k] - b[k]) <= 1e-4 * max(1.0, abs(a[k])), (k, a, b)
   assert out['spread'] == 0.0  # the 8 replicas stay identical
-  assert out['params'] < 1e-3, out  # relative difference of the parameters after 2 steps
-  assert out['batch_stats'] < 1e-3, out
+  # After 2 steps the 8-device update equals the 1-device update up to float
+  # rounding of the reductions (L2 over all leaves, relative to the update's
+  # norm); a missing or wrong gradient/statistics all-reduce changes it by
+  # tens of percent.
+  assert out['params'] < 1e-2, out
+  assert out['batch_stats'] < 1e-2, out

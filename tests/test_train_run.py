@@ -3,8 +3,12 @@ the command line, the real input pipeline, and the loss going down."""
 
 import glob
 import os
+import random
+import shutil
+import signal
 import subprocess
 import sys
+import time
 
 import flax
 import jax
@@ -36,8 +40,8 @@ class Interrupting:
   """Wraps a batch iterator: raises :class:`Killed` after ``n`` batches, or makes
   batch ``nan_at`` non-finite. Checkpointing goes to the wrapped iterator."""
 
-  def __init__(self, it, n=None, nan_at=None):
-    self.it, self.n, self.nan_at, self.i = it, n, nan_at, 0
+  def __init__(self, it, n=None, nan_at=None, value=np.nan):
+    self.it, self.n, self.nan_at, self.i, self.value = it, n, nan_at, 0, value
 
   def __iter__(self):
     return self
@@ -47,7 +51,7 @@ class Interrupting:
       raise Killed()
     batch = next(self.it)
     if self.i == self.nan_at:
-      batch['reg_target'][...] = np.nan
+      batch['reg_target'][...] = self.value
     self.i += 1
     return batch
 
@@ -67,15 +71,31 @@ def _max_diff(a, b):
                              a, b)))
 
 
-def test_killed_run_resumes_to_the_same_parameters(tmp_path):
+@pytest.fixture(scope='module')
+def unbroken_run(tmp_path_factory):
+  """The tiny config trained without interruption: (workdir, train() result)."""
+  whole = str(tmp_path_factory.mktemp('runs') / 'whole')
+  return whole, trainer.train(tiny_config(), whole)
+
+
+def test_killed_run_resumes_to_the_same_parameters(tmp_path, unbroken_run):
   config = tiny_config()  # 8 steps, checkpoint every 2
-  broken, whole = str(tmp_path / 'broken'), str(tmp_path / 'whole')
+  broken = str(tmp_path / 'broken')
   it = fake_data.FakePairs(config.model, config.batch_size, seed=config.seed)
   with pytest.raises(Killed):
     trainer.train(config, broken, data_iterator=Interrupting(it, n=4))
-  assert sorted(os.listdir(os.path.join(broken, 'checkpoints'))) == ['2', '4']
+  ckpts = os.path.join(broken, 'checkpoints')
+  assert sorted(os.listdir(ckpts)) == ['2', '4']
+  # What a kill while writing step 6 leaves: orbax's temporary folder, half written
+  # (the random-moment kill below also lands there).
+  partial = os.path.join(ckpts, '6.orbax-checkpoint-tmp')
+  shutil.copytree(os.path.join(ckpts, '4'), partial)
+  for path in glob.glob(os.path.join(partial, '**', '*'), recursive=True)[::2]:
+    if os.path.isfile(path):
+      with open(path, 'r+b') as f:
+        f.truncate(os.path.getsize(path) // 2)
   resumed = trainer.train(config, broken)  # a new run: restores step 4 and the data position
-  unbroken = trainer.train(config, whole)
+  whole, unbroken = unbroken_run
   assert int(resumed['state']['step']) == int(unbroken['state']['step']) == 8
   assert _max_diff(resumed['state']['params'], unbroken['state']['params']) < 1e-6
   assert _max_diff(resumed['state']['batch_stats'], unbroken['state']['batch_stats']) < 1e-6
@@ -92,12 +112,13 @@ def test_killed_run_resumes_to_the_same_parameters(tmp_path):
   assert _max_diff(variables['params'], unbroken['state']['params']) == 0.0
 
 
-def test_nan_loss_stops_naming_the_step_and_keeps_the_checkpoint(tmp_path):
+@pytest.mark.parametrize('value', [np.nan, np.inf])
+def test_nan_loss_stops_naming_the_step_and_keeps_the_checkpoint(tmp_path, value):
   config = tiny_config()
   workdir = str(tmp_path / 'nan')
   it = fake_data.FakePairs(config.model, config.batch_size, seed=config.seed)
   with pytest.raises(FloatingPointError, match=r'step 5 .*Last good checkpoint: step 4'):
-    trainer.train(config, workdir, data_iterator=Interrupting(it, nan_at=5))
+    trainer.train(config, workdir, data_iterator=Interrupting(it, nan_at=5, value=value))
   manager = ckpt_lib.make_manager(workdir)
   assert manager.all_steps() == [2, 4]
   manager.close()
@@ -143,6 +164,41 @@ def test_command_line_trains_and_resumes(tmp_path):
   assert 'resumed from step 2' in r.stderr
   records = metrics_lib.read_jsonl(os.path.join(workdir, 'metrics.jsonl'))
   assert [x['step'] for x in records] == [1, 2, 3]
+
+
+@pytest.mark.slow
+def test_run_killed_at_a_random_moment_resumes_to_the_same_parameters(tmp_path, unbroken_run):
+  """SIGKILL of the command line at a random moment after the first checkpoint
+  (a checkpoint is written after every step, so the kill often lands in a
+  write); a restart ends with the parameters of the unbroken run."""
+  seed = random.SystemRandom().randrange(2 ** 31)
+  delay = random.Random(seed).uniform(0.0, 2.0)
+  workdir = str(tmp_path / 'killed')
+  cmd = [sys.executable, os.path.join(ROOT, 'scripts', 'train.py'),
+         '--config', os.path.join(ROOT, 'configs', 'synthetic.py') + ':runlocal',
+         '--workdir', workdir, '--config.input_kind=fake', '--config.checkpoint_every=1']
+  proc = subprocess.Popen(cmd, cwd=str(ROOT), env=dict(os.environ, JAX_PLATFORMS='cpu'),
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+  try:
+    deadline = time.time() + 300
+    first = os.path.join(workdir, 'checkpoints', '1')
+    while not os.path.isdir(first) and proc.poll() is None and time.time() < deadline:
+      time.sleep(0.01)
+    time.sleep(delay)
+    killed = proc.poll() is None
+    if killed:
+      proc.send_signal(signal.SIGKILL)
+  finally:
+    proc.wait(timeout=60)
+  left = sorted(os.listdir(os.path.join(workdir, 'checkpoints')))
+  config = tiny_config()
+  resumed = trainer.train(config, workdir)
+  _, unbroken = unbroken_run
+  what = f'seed {seed}, delay {delay:.2f} s, killed {killed}, left {left}'
+  print(what)
+  assert int(resumed['state']['step']) == 8, what
+  assert _max_diff(resumed['state']['params'], unbroken['state']['params']) < 1e-6, what
+  assert _max_diff(resumed['state']['opt_state'], unbroken['state']['opt_state']) < 1e-6, what
 
 
 @pytest.mark.slow

@@ -59,6 +59,9 @@ def read_coco(root, split='train2017'):
       image_id, cat = ann['image_id'], names[ann['category_id']]
     except (KeyError, TypeError, ValueError) as e:
       raise AnnotationError(f'{ann_path}: annotations[{i}] malformed ({e!r})') from None
+    if not np.all(np.isfinite([x, y, w, h])):
+      raise AnnotationError(f'{ann_path}: annotations[{i}] NaN or infinite value in bbox '
+                            f'{ann["bbox"]}')
     if w < 0 or h < 0:
       raise AnnotationError(f'{ann_path}: annotations[{i}] negative size in bbox {ann["bbox"]}')
     if ann.get('iscrowd', 0) or w < 1 or h < 1:

@@ -91,7 +91,8 @@ def read_box_file(path, one_based=False):
     bool, False for ``nan`` lines and boxes with zero width or height.
 
   Raises:
-    AnnotationError: a line is not four numbers or has a negative size.
+    AnnotationError: a line is not four numbers, has an infinite value or a
+      negative size.
   """
   boxes, valid = [], []
   with open(path) as f:
@@ -111,6 +112,8 @@ def read_box_file(path, one_based=False):
         boxes.append(np.zeros(4))
         valid.append(False)
         continue
+      if np.isinf(box).any():
+        raise AnnotationError(f'{path}:{lineno}: infinite value in {line!r}')
       if box[2] < 0 or box[3] < 0:
         raise AnnotationError(f'{path}:{lineno}: negative width or height in {line!r}')
       if one_based:
@@ -228,6 +231,8 @@ def _read_vid_xml(path):
       if box is None:
         raise AnnotationError(f'{path}: <object> without <bndbox>')
       x1, y1, x2, y2 = (float(_xml_text(box, t, path)) for t in ('xmin', 'ymin', 'xmax', 'ymax'))
+      if not np.all(np.isfinite([x1, y1, x2, y2])):
+        raise AnnotationError(f'{path}: NaN or infinite <bndbox> value for track {tid}')
       occ = obj.find('occluded')
       occluded = occ is not None and occ.text is not None and occ.text.strip() == '1'
     except ValueError as e:

@@ -42,6 +42,25 @@ def xcorr(search, kernel):
   return out[0]
 
 
+def batched_xcorr(search, kernel):
+  """:func:`xcorr` of every pair of a batch, each with its own kernels.
+
+  ``jax.vmap(xcorr)`` turns the batch into feature groups of one convolution,
+  which XLA:CPU runs as a slow generic loop (64 pairs: ~360 ms instead of
+  ~45 ms); a sequential map over the pairs runs the fast dense conv each time.
+
+  Args:
+    search: [B, h, w, C] search features.
+    kernel: [B, kh, kw, C, O] correlation kernels (HWIO per pair).
+
+  Returns:
+    [B, h - kh + 1, w - kw + 1, O].
+  """
+  if search.shape[0] == 1:
+    return xcorr(search[0], kernel[0])[None]
+  return jax.lax.map(lambda pair: xcorr(*pair), (search, kernel))
+
+
 class CMHead(nn.Module):
   """SiamRPN head.
 
@@ -96,8 +115,8 @@ class CMHead(nn.Module):
       deltas: [B, 19, 19, k, 4] dx, dy, dw, dh relative to the anchors.
     """
     k = self.num_anchors
-    cls = jax.vmap(xcorr)(self.x_cls_conv(x), kernels['cls'])
-    box = self.box_refine(jax.vmap(xcorr)(self.x_box_conv(x), kernels['box']))
+    cls = batched_xcorr(self.x_cls_conv(x), kernels['cls'])
+    box = self.box_refine(batched_xcorr(self.x_box_conv(x), kernels['box']))
     b, h, w, _ = cls.shape
     cls = jnp.swapaxes(cls.reshape(b, h, w, 2, k), -1, -2)
     box = jnp.swapaxes(box.reshape(b, h, w, 4, k), -1, -2)

@@ -6,6 +6,11 @@ numbering: 640 ch) and concatenated with the template box's own regional
 features (1280 ch). A small relation network -- a conv (3x3 in the release,
 1x1 in the paper's text), two fully connected layers of 256 and two heads --
 gives a 2-way score and 4 box deltas per proposal.
+
+``head='xcorr'`` is the ablation of sec. 5.3: the template and proposal
+features are compared by a fixed cross-correlation instead (see
+:func:`depthwise_xcorr_same`) and the same conv, fully connected layers and
+heads read the correlation map instead of the concatenated features.
 """
 
 from typing import Any, Sequence
@@ -40,6 +45,66 @@ def pool_regions(features, boxes, *, method, output_size, stride):
   return jax.vmap(fn)(features, boxes)
 
 
+def conv_same_by_taps(x, kernel):
+  """Stride-1 'SAME' convolution as one matmul per kernel tap.
+
+  Each tap ``(i, j)`` multiplies only the input window that lands inside the
+  output (the zero padding is never multiplied), and the per-tap products are
+  added into place. On the small 6x6 regional grids this does 256 / 324 of a
+  padded conv's FLOPs for a 3x3 kernel, as plain GEMMs, and is ~25 % faster than
+  ``lax.conv_general_dilated`` on XLA:CPU. Same sums as the padded conv up to
+  float rounding.
+
+  Args:
+    x: [N, H, W, C] inputs.
+    kernel: [kh, kw, C, O] (HWIO), odd sides; padding ``kh // 2``, ``kw // 2``.
+
+  Returns:
+    [N, H, W, O].
+  """
+  kh, kw = kernel.shape[:2]
+  n, h, w, _ = x.shape
+  out = jnp.zeros((n, h, w, kernel.shape[-1]), jnp.result_type(x, kernel))
+  for i in range(kh):
+    for j in range(kw):
+      dy, dx = i - kh // 2, j - kw // 2
+      y0, y1 = max(0, -dy), h - max(0, dy)  # output rows whose input row is inside
+      x0, x1 = max(0, -dx), w - max(0, dx)
+      if y1 <= y0 or x1 <= x0:
+        continue
+      src = x[:, y0 + dy:y1 + dy, x0 + dx:x1 + dx]
+      out = out.at[:, y0:y1, x0:x1].add(jnp.einsum('nyxc,co->nyxo', src, kernel[i, j]))
+  return out
+
+
+def depthwise_xcorr_same(x, z):
+  """Per-channel cross-correlation of equal-size maps, 'SAME' output size.
+
+  ``out[n, y, x, c] = sum_{i, j} xp[n, y + i, x + j, c] * z[n, i, j, c] / (h w)``
+  with ``xp`` the proposal map zero-padded by ``(h - 1) // 2`` before and
+  ``h - 1 - (h - 1) // 2`` after (likewise for the width): the template map
+  slides over the proposal map as a depthwise kernel (SiamRPN++'s DW-XCorr),
+  over every shift that keeps some overlap in the output grid. Divided by the
+  number of kernel cells so its scale does not grow with the pooled size.
+
+  Args:
+    x: [N, h, w, C] proposal features.
+    z: [N, h, w, C] template features (one per proposal; broadcast before).
+
+  Returns:
+    [N, h, w, C] correlation maps; ``out[:, (h - 1) // 2, (w - 1) // 2]`` is
+    the zero-shift correlation ``sum_ij x * z / (h w)``.
+  """
+  n, h, w, c = x.shape
+  py, px = (h - 1) // 2, (w - 1) // 2
+  xp = jnp.pad(x, ((0, 0), (py, h - 1 - py), (px, w - 1 - px), (0, 0)))
+  out = jnp.zeros(x.shape, jnp.result_type(x, z))
+  for i in range(h):
+    for j in range(w):
+      out = out + xp[:, i:i + h, j:j + w, :] * z[:, i:i + 1, j:j + 1, :]
+  return out / (h * w)
+
+
 class FMHead(nn.Module):
   """Regional feature extraction + relation network.
 
@@ -53,6 +118,9 @@ class FMHead(nn.Module):
     conv_kernel: its kernel size (3 in the release, 1 in the paper's text).
     hidden: width of the fully connected layers (256).
     num_fc: number of fully connected layers (2).
+    head: 'relation' (the paper: conv over the concatenated template and
+      proposal features) or 'xcorr' (sec. 5.3 ablation: conv over their
+      depthwise cross-correlation, :func:`depthwise_xcorr_same`).
     bn_axis_name: pmap axis for BatchNorm statistics in training.
     dtype: computation dtype.
   """
@@ -65,10 +133,13 @@ class FMHead(nn.Module):
   conv_kernel: int = 3
   hidden: int = 256
   num_fc: int = 2
+  head: str = 'relation'
   bn_axis_name: Any = None
   dtype: Any = jnp.float32
 
   def setup(self):
+    if self.head not in ('relation', 'xcorr'):
+      raise ValueError(f"fm.head must be 'relation' or 'xcorr', got {self.head!r}")
     if self.feature_norm:
       self.norms = [nn.BatchNorm(momentum=0.9, dtype=self.dtype, axis_name=self.bn_axis_name,
                                  name=f'norm_{name}') for name in self.features]
@@ -98,24 +169,64 @@ class FMHead(nn.Module):
                                  stride=self.stride))
     return jnp.concatenate(pooled, axis=-1)
 
-  def relation(self, z_regions, x_regions):
+  def _relation_params(self):
+    p = self.relation_conv.variables['params']
+    return jnp.asarray(p['kernel'], self.dtype), jnp.asarray(p['bias'], self.dtype)
+
+  def template_term(self, z_regions):
+    """The template's share of the relation conv, to cache per target.
+
+    The relation conv sees ``concat([z, x])``, so it is the sum of a conv of
+    the template features (the same for every proposal and every frame) and a
+    conv of the proposal features. This returns the first sum, bias included.
+
+    Args:
+      z_regions: [B, Kz, s, s, Cz] template-box features (Kz = 1 or K).
+
+    Returns:
+      [B, Kz, s, s, conv_channels] pre-activation conv outputs.
+    """
+    kernel, bias = self._relation_params()
+    cz = z_regions.shape[-1]
+    z = z_regions.astype(self.dtype)
+    y = conv_same_by_taps(z.reshape((-1,) + z.shape[2:]), kernel[:, :, :cz])
+    return y.reshape(z.shape[:2] + y.shape[1:]) + bias
+
+  def relation(self, z_regions, x_regions, z_term=None):
     """Scores and box deltas of proposals against the template.
 
     Args:
       z_regions: [B, 1, s, s, C] template-box features (broadcast over K) or
-        [B, K, s, s, C].
+        [B, K, s, s, C]; unused when ``z_term`` is given.
       x_regions: [B, K, s, s, C] proposal features.
+      z_term: optional cached :meth:`template_term` of ``z_regions``
+        ([B, 1 or K, s, s, conv_channels]).
 
     Returns:
       cls_logits: [B, K, 2] (background, foreground) logits.
       deltas: [B, K, 4] dx, dy, dw, dh relative to each proposal, scaled by
         the delta weights (5, 5, 10, 10).
     """
-    z_regions = jnp.broadcast_to(z_regions, x_regions.shape)
-    y = jnp.concatenate([z_regions, x_regions], axis=-1)
-    b, k = y.shape[:2]
-    y = nn.relu(self.relation_conv(y.reshape((b * k,) + y.shape[2:])))
-    y = y.reshape(b, k, -1)
+    b, k = x_regions.shape[:2]
+    if self.head == 'xcorr':
+      z = jnp.broadcast_to(z_regions, x_regions.shape).astype(self.dtype)
+      x = x_regions.astype(self.dtype)
+      y = depthwise_xcorr_same(x.reshape((b * k,) + x.shape[2:]), z.reshape((b * k,) + z.shape[2:]))
+      y = self.relation_conv(y)
+    elif self.is_initializing():  # creates relation_conv's parameters
+      z_regions = jnp.broadcast_to(z_regions, x_regions.shape)
+      y = jnp.concatenate([z_regions, x_regions], axis=-1)
+      y = self.relation_conv(y.reshape((b * k,) + y.shape[2:]))
+    else:
+      # conv(concat([z, x])) = conv_z(z) + conv_x(x): the template part once.
+      if z_term is None:
+        z_term = self.template_term(z_regions)
+      kernel, _ = self._relation_params()
+      cx = x_regions.shape[-1]
+      x = x_regions.astype(self.dtype)
+      y = conv_same_by_taps(x.reshape((b * k,) + x.shape[2:]), kernel[:, :, -cx:])
+      y = y.reshape((b, k) + y.shape[1:]) + z_term
+    y = nn.relu(y).reshape(b, k, -1)
     for fc in self.fcs:
       y = nn.relu(fc(y))
     return self.cls(y), self.box(y)

@@ -44,7 +44,7 @@ class SPM(nn.Module):
     self.fm = FMHead(features=tuple(c.fm.features), feature_norm=c.fm.feature_norm, pool=c.fm.pool,
                      pool_size=c.fm.pool_size, stride=c.stride, conv_channels=c.fm.conv_channels,
                      conv_kernel=c.fm.conv_kernel, hidden=c.fm.hidden, num_fc=c.fm.num_fc,
-                     bn_axis_name=self.bn_axis_name, dtype=self.dtype)
+                     head=c.fm.get('head', 'relation'), bn_axis_name=self.bn_axis_name, dtype=self.dtype)
 
   def normalize(self, images):
     """[B, S, S, 3] RGB 0..255 -> network input (BGR minus means when configured)."""
@@ -78,6 +78,19 @@ class SPM(nn.Module):
     regions = self.fm.regions(feats, z_boxes[:, None, :], train=train)
     return {'kernels': kernels, 'regions': regions}
 
+  def relation_template(self, template):
+    """``template`` plus ``relation``: the cached template share of the FM conv.
+
+    The tracker calls this once per target so that :meth:`refine` convolves
+    only the proposals' features each frame (see
+    :meth:`FMHead.template_term`); :meth:`refine` gives the same outputs with
+    or without it. With ``fm.head='xcorr'`` nothing is cached (the
+    correlation needs the proposal features) and ``template`` comes back.
+    """
+    if self.config.fm.get('head', 'relation') == 'xcorr':
+      return template
+    return dict(template, relation=self.fm.template_term(template['regions']))
+
   def search(self, x_images, template, *, train=False):
     """CM stage on search crops.
 
@@ -101,14 +114,14 @@ class SPM(nn.Module):
     Args:
       feats: search backbone maps from :meth:`search`.
       proposals: [B, K, 4] x1, y1, x2, y2 in search-crop pixels.
-      template: output of :meth:`template`.
+      template: output of :meth:`template` (or :meth:`relation_template`).
       train: BatchNorm uses batch statistics.
 
     Returns:
       cls_logits: [B, K, 2]; deltas: [B, K, 4] (proposal-relative, weighted).
     """
     regions = self.fm.regions(feats, proposals, train=train)
-    return self.fm.relation(template['regions'], regions)
+    return self.fm.relation(template['regions'], regions, z_term=template.get('relation'))
 
   def __call__(self, z_images, z_boxes, x_images, proposals, *, train=False):
     """Both stages on template/search pairs (used to initialise and to train).

@@ -126,7 +126,8 @@ def make_track_fns(config):
 
   Returns:
     template_fn(variables, z_crop, z_box) -> template pytree, with z_crop
-      [Sz, Sz, 3] uint8 RGB and z_box [4] x1, y1, x2, y2 template-crop pixels.
+      [Sz, Sz, 3] uint8 RGB and z_box [4] x1, y1, x2, y2 template-crop pixels;
+      every leaf has a leading batch axis of 1.
     track_fn(variables, template, x_crop, state, geometry) ->
       (new_state, outputs), with x_crop [Sx, Sx, 3] uint8 RGB, ``state`` a
       :class:`TrackState` and ``geometry`` a :class:`CropGeometry`. ``outputs``
@@ -134,6 +135,60 @@ def make_track_fns(config):
       inspection ``proposals`` [K, 4] x, y, w, h frame pixels, ``cm_scores``,
       ``fm_scores``, ``fused_scores`` [K] and ``valid`` [K] (for
       ``variant=cm_only`` these cover all anchors' top K by windowed score).
+      It is an :class:`UnbatchedStep`: ``track_fn.batched`` is the jitted
+      function with outputs of leading axis 1 (host code slices after the
+      transfer), ``track_fn._cache_size()`` its compilations.
+  """
+  template_fn, track_batch = make_batch_fns(config)
+
+  @jax.jit
+  def track_one(variables, template, x_crop, state, geometry):
+    add_batch = lambda tree: jax.tree.map(lambda a: jnp.asarray(a)[None], tree)
+    return track_batch(variables, template, x_crop[None], add_batch(state), add_batch(geometry))
+
+  return jax.jit(template_fn), UnbatchedStep(track_one)
+
+
+class UnbatchedStep:
+  """``track_fn``: the jitted step on a batch of one, batch axis dropped after.
+
+  The batch axis is added inside the compiled function but removed outside
+  it: slicing inside changes XLA's fusion of the final state update and with
+  it the float rounding (1 ulp), and a tracker's closed loop turns 1 ulp into
+  visibly different boxes after a few frames. Compiled this way a single
+  target runs the very computation of one slot of
+  :class:`spm_jax.tracking.MultiTracker`.
+
+  Attributes:
+    batched: the jitted function, same arguments, outputs with a leading [1].
+  """
+
+  def __init__(self, batched):
+    self.batched = batched
+
+  def __call__(self, variables, template, x_crop, state, geometry):
+    out = self.batched(variables, template, x_crop, state, geometry)
+    return jax.tree.map(lambda a: a[0], out)
+
+  def _cache_size(self):
+    return self.batched._cache_size()
+
+
+def make_batch_fns(config):
+  """The un-jitted template function and the tracking step over a batch.
+
+  One batch entry is one target in its own frame stream: the network runs on
+  the whole batch at once (batched convolutions), the per-target logic
+  (proposal selection, fusion, state update) is vmapped.
+
+  Returns:
+    template_fn(variables, z_crop, z_box): as in :func:`make_track_fns`.
+    track_batch(variables, templates, x_crops, states, geometries) ->
+      (new_states, outputs): ``templates`` are template pytrees concatenated
+      along their leading axis ([B, ...] leaves), x_crops [B, Sx, Sx, 3] uint8
+      RGB, ``states`` / ``geometries`` with a leading [B] axis on every field;
+      the outputs are those of :func:`make_track_fns`'s ``track_fn`` with a
+      leading [B] axis.
   """
   model = models.build_model(config)
   m, t = config.model, config.tracking
@@ -145,39 +200,34 @@ def make_track_fns(config):
   window = functools.partial(cosine_window, score_size=score_size, stride=m.stride,
                              offset=m.anchors.offset)
 
-  @jax.jit
   def template_fn(variables, z_crop, z_box):
-    return model.apply(variables, z_crop[None].astype(jnp.float32), z_box[None],
-                       method=model.template)
-
-  def cm_boxes(variables, template, x_crop):
-    feats, logits, deltas = model.apply(variables, x_crop[None].astype(jnp.float32), template,
-                                        method=model.search)
-    scores = jax.nn.softmax(logits[0], axis=-1)[..., 1].reshape(-1)
-    boxes = box_ops.decode_deltas(anchors, deltas[0].reshape(-1, 4))
-    return feats, scores, boxes  # [N], [N, 4] cx, cy, w, h crop pixels
-
-  @jax.jit
-  def track_fn(variables, template, x_crop, state, geometry):
-    feats, cm_scores, cm_boxes_ = cm_boxes(variables, template, x_crop)
-    prev_crop = jnp.concatenate([(state.center - geometry.origin) * geometry.scale,
-                                 state.size * geometry.scale])
+    template = model.apply(variables, z_crop[None].astype(jnp.float32), z_box[None],
+                           method=model.template)
     if variant == 'cm_only':
-      win_all = window(cm_boxes_[:, :2])
+      return template
+    # The template's share of the FM relation conv, once per target.
+    return model.apply(variables, template, method=model.relation_template)
+
+  def propose(cm_scores, cm_boxes, state, geometry):
+    """Per target: [N] scores, [N, 4] cx, cy, w, h crop pixels -> [K] indices, valid."""
+    if variant == 'cm_only':
+      win_all = window(cm_boxes[:, :2])
       pscore_all = (1 - t.window_influence) * cm_scores + t.window_influence * win_all
       _, idx = jax.lax.top_k(pscore_all, t.num_candidates)
-      valid = jnp.ones(idx.shape, bool)
-      uc, boxes_c = cm_scores[idx], cm_boxes_[idx]
+      return idx, jnp.ones(idx.shape, bool)
+    prev_crop = jnp.concatenate([(state.center - geometry.origin) * geometry.scale,
+                                 state.size * geometry.scale])
+    return select_proposals(box_ops.cxcywh_to_xyxy(cm_boxes), cm_scores,
+                            box_ops.cxcywh_to_xyxy(prev_crop), t)
+
+  def finish(uc, boxes_c, fm_logits, fm_deltas, valid, state, geometry):
+    """Per target: fusion, window, state update; boxes cx, cy, w, h crop pixels."""
+    if variant == 'cm_only':
       uf = jnp.zeros_like(uc)
       u, fused = uc, boxes_c
     else:
-      idx, valid = select_proposals(box_ops.cxcywh_to_xyxy(cm_boxes_), cm_scores,
-                                    box_ops.cxcywh_to_xyxy(prev_crop), t)
-      uc, boxes_c = cm_scores[idx], cm_boxes_[idx]
-      fm_logits, fm_deltas = model.apply(variables, feats, box_ops.cxcywh_to_xyxy(boxes_c)[None],
-                                         template, method=model.refine)
-      uf = jax.nn.softmax(fm_logits[0], axis=-1)[:, 1]
-      boxes_f = box_ops.decode_deltas(boxes_c, fm_deltas[0], weights=tuple(m.fm.delta_weights))
+      uf = jax.nn.softmax(fm_logits, axis=-1)[:, 1]
+      boxes_f = box_ops.decode_deltas(boxes_c, fm_deltas, weights=tuple(m.fm.delta_weights))
       if variant == 'series':
         u, fused = uf, boxes_f
       else:
@@ -211,7 +261,23 @@ def make_track_fns(config):
     }
     return new_state, outputs
 
-  return template_fn, track_fn
+  def track_batch(variables, templates, x_crops, states, geometries):
+    feats, logits, deltas = model.apply(variables, x_crops.astype(jnp.float32), templates,
+                                        method=model.search)
+    b = x_crops.shape[0]
+    cm_scores = jax.nn.softmax(logits, axis=-1)[..., 1].reshape(b, -1)  # [B, N]
+    cm_boxes = box_ops.decode_deltas(anchors, deltas.reshape(b, -1, 4))  # [B, N, 4] cx, cy, w, h
+    idx, valid = jax.vmap(propose)(cm_scores, cm_boxes, states, geometries)  # [B, K]
+    uc = jnp.take_along_axis(cm_scores, idx, axis=1)
+    boxes_c = jnp.take_along_axis(cm_boxes, idx[..., None], axis=1)  # [B, K, 4]
+    if variant == 'cm_only':
+      fm_logits = fm_deltas = jnp.zeros(boxes_c.shape[:2] + (0,), boxes_c.dtype)
+    else:
+      fm_logits, fm_deltas = model.apply(variables, feats, box_ops.cxcywh_to_xyxy(boxes_c),
+                                         templates, method=model.refine)
+    return jax.vmap(finish)(uc, boxes_c, fm_logits, fm_deltas, valid, states, geometries)
+
+  return template_fn, track_batch
 
 
 def clamp_state(state, frame_size, min_size):

@@ -71,8 +71,9 @@ class Tracker:
   def _geometry(self, frame, center, side, out_size):
     fill = frame.reshape(-1, 3).mean(axis=0)
     crop, origin, scale = crop_ops.crop_square(frame, center, side, out_size, fill)
-    geometry = step_ops.CropGeometry(jnp.asarray(origin), jnp.float32(scale),
-                                     jnp.asarray([frame.shape[1], frame.shape[0]], jnp.float32))
+    # Host (NumPy) values: the jitted step takes them in one transfer.
+    geometry = step_ops.CropGeometry(np.asarray(origin, np.float32), np.float32(scale),
+                                     np.array([frame.shape[1], frame.shape[0]], np.float32))
     return crop, geometry
 
   def init(self, frame, box):
@@ -89,7 +90,8 @@ class Tracker:
                      np.float32)
     self._template = self._template_fn(self.variables, jnp.asarray(crop), jnp.asarray(z_box))
     state = step_ops.as_state(center, (w, h))
-    self._state = step_ops.clamp_state(state, geometry.frame_size, self.config.tracking.min_size)
+    self._state = jax.device_get(
+        step_ops.clamp_state(state, geometry.frame_size, self.config.tracking.min_size))
     self.last_outputs = None
 
   def update(self, frame):
@@ -101,7 +103,15 @@ class Tracker:
     size = np.asarray(self._state.size)
     side = crop_ops.context_side(size, m.context_amount) * m.search_size / m.template_size
     crop, geometry = self._geometry(frame, np.asarray(self._state.center), side, m.search_size)
-    self._state, outputs = self._track_fn(self.variables, self._template, jnp.asarray(crop),
-                                          self._state, geometry)
-    self.last_outputs = jax.device_get(outputs)
+    batched = getattr(self._track_fn, 'batched', None)
+    if batched is None:  # a user-supplied track_fn
+      self._state, outputs = self._track_fn(self.variables, self._template, jnp.asarray(crop),
+                                            self._state, geometry)
+      self.last_outputs = jax.device_get(outputs)
+    else:
+      # One transfer back for state and outputs; the state stays on the host.
+      state, outputs = jax.device_get(batched(self.variables, self._template, crop,
+                                              self._state, geometry))
+      self._state = step_ops.TrackState(state.center[0], state.size[0])
+      self.last_outputs = {k: v[0] for k, v in outputs.items()}
     return np.asarray(self.last_outputs['box'], np.float64), float(self.last_outputs['score'])

@@ -213,10 +213,16 @@ def load_variables(workdir, step=None):
   Returns:
     dict of NumPy pytrees usable as ``model.apply`` variables.
   """
+  ckpt_dir = os.path.join(workdir, 'checkpoints')
+  if not os.path.isdir(ckpt_dir):
+    raise FileNotFoundError(
+        f'{workdir} is neither an exported model (no variables.msgpack) nor a '
+        f'training run (no {ckpt_dir}/)')
   manager = ckpt_lib.make_manager(workdir)
   step = manager.latest_step() if step is None else step
   if step is None:
-    raise FileNotFoundError(f'no checkpoint in {os.path.join(workdir, "checkpoints")}')
+    manager.close()
+    raise FileNotFoundError(f'no checkpoint in {ckpt_dir}')
   import orbax.checkpoint as ocp  # pylint: disable=import-outside-toplevel
   restored = manager.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore()))
   manager.close()

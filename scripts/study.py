@@ -1,0 +1,349 @@
+r"""The accuracy study on the procedural videos: every ablation of the paper, one sweep.
+
+No real tracking dataset reaches our machines, so the study trains and tests on
+:mod:`spm_jax.data.synthetic` videos (same-category distractors, occlusion,
+scale and aspect changes) with the project's own scripts::
+
+  python scripts/study.py --out /tmp/study --data_dir /tmp/tfds
+
+1. builds the held-out test split ``OUT/test`` (``python -m
+   spm_jax.data.synthetic --seed 1000``: sequence ``i`` is generated from the
+   seed ``(1000, i)``; the training videos, ``spm_synthetic_videos`` in tfds,
+   use ``(0, i)`` -- see :func:`spm_jax.data.synthetic.sequence_seed` --, so no
+   test sequence shares a generator seed with a training one);
+2. trains each model of :data:`TRAININGS` with ``scripts/train.py`` into
+   ``OUT/runs/<name>`` (resumable; a finished run is skipped, its wall time
+   kept in ``OUT/runs/<name>/study_train.json``);
+3. evaluates each row of :data:`ROWS` with ``scripts/evaluate.py`` (one-pass
+   evaluation, resumable) into ``OUT/results/otb_folder/<row>``, the OpenCV
+   baselines likewise (CSRT and KCF with ``--contrib_python``, a Python whose
+   ``cv2`` is the contrib build, since it cannot live beside ours);
+4. measures the CM candidate recall (fig. 6b) with the search region on the
+   previous ground truth (:mod:`spm_jax.evaluation.recall`);
+5. writes ``OUT/tables.md`` (tables laid out like the paper's) and the
+   success / precision plots ``OUT/plots/*.png``.
+
+``--quick`` is a smoke run (10 test sequences, 40 training steps);
+``--only=cm_only,sp_gt`` restricts steps 2-4 to the named trainings and rows
+(a row needs its training). Re-running skips what is done.
+"""
+
+# pylint: disable=g-import-not-at-top,wrong-import-position
+import json
+import os
+import subprocess
+import sys
+import time
+
+from absl import app
+from absl import flags
+from absl import logging
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+flags.DEFINE_string('out', None, 'Study folder (test split, runs, results, tables).',
+                    required=True)
+flags.DEFINE_string('data_dir', None, 'tfds folder for the training videos.', required=True)
+flags.DEFINE_bool('quick', False, 'Smoke run: 10 test sequences, 40 training steps.')
+flags.DEFINE_list('only', None, 'Trainings and rows to run (default: all).')
+flags.DEFINE_integer('num_sequences', 50, 'Test sequences.')
+flags.DEFINE_integer('num_frames', 100, 'Frames per test sequence.')
+flags.DEFINE_integer('test_seed', 1000, 'Seed of the test split (training uses 0).')
+flags.DEFINE_list('train_overrides', [], 'Extra "--config.x=y" flags for every training.')
+flags.DEFINE_string('contrib_python', None,
+                    'Python whose cv2 is opencv-contrib, for the CSRT and KCF baselines.')
+flags.DEFINE_bool('recall', True, 'Measure the CM candidate recall (fig. 6b).')
+FLAGS = flags.FLAGS
+
+CONFIG = 'configs/synthetic.py'
+
+# Trained models: name -> configs/synthetic.py argument.
+TRAININGS = {
+    'cm_only': 'variant=cm_only',  # SiamRPN (table 1), with GT like the full model.
+    'sp_gt': 'variant=series_parallel,gt=True',  # the full model (tables 1, 2; fig. 6).
+    'sp_nogt': 'variant=series_parallel,gt=False',  # table 2 without GT.
+    'xcorr_gt': 'fm_head=xcorr',  # sec. 5.3: FM by cross-correlation.
+    'conv4_gt': 'fm_features=conv4',  # sec. 5.3: single-layer FM features.
+}
+
+# Evaluated rows: name -> (training, tracking-time configs/synthetic.py argument).
+# 'series' and the K sweep reuse a series-parallel model: they differ only when tracking.
+ROWS = {
+    'cm_only': ('cm_only', 'variant=cm_only'),
+    'series_gt': ('sp_gt', 'variant=series'),
+    'sp_gt': ('sp_gt', 'variant=series_parallel'),
+    'series_nogt': ('sp_nogt', 'variant=series,gt=False'),
+    'sp_nogt': ('sp_nogt', 'variant=series_parallel,gt=False'),
+    'sp_gt_k1': ('sp_gt', 'k=1'),
+    'sp_gt_k3': ('sp_gt', 'k=3'),
+    'sp_gt_k5': ('sp_gt', 'k=5'),
+    'sp_gt_k15': ('sp_gt', 'k=15'),
+    'xcorr_gt': ('xcorr_gt', 'fm_head=xcorr'),
+    'conv4_gt': ('conv4_gt', 'fm_features=conv4'),
+    'random_init': (None, 'variant=series_parallel'),
+}
+BASELINES = ('CSRT', 'KCF', 'MIL')
+CONTRIB_BASELINES = ('CSRT', 'KCF')
+RECALL_K = 15  # one pass at the largest K gives every smaller K (recall module docstring).
+RECALL_MODELS = ('sp_gt', 'sp_nogt', 'cm_only')
+K_SWEEP = (1, 3, 5, 9, 15)
+
+
+def _run(cmd, log_path):
+  """Runs ``cmd`` (list) from the repository root, output appended to ``log_path``."""
+  logging.info('$ %s', ' '.join(cmd))
+  with open(log_path, 'a') as log:
+    log.write('$ ' + ' '.join(cmd) + '\n')
+    log.flush()
+    subprocess.run(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, check=True)
+
+
+def _wanted(name):
+  return not FLAGS.only or name in FLAGS.only
+
+
+def build_test_split(out):
+  """The held-out OTB-layout test split (skipped when present)."""
+  test_dir = os.path.join(out, 'test')
+  n = 10 if FLAGS.quick else FLAGS.num_sequences
+  if os.path.isdir(test_dir) and len(os.listdir(test_dir)) >= n:
+    return test_dir
+  _run([sys.executable, '-m', 'spm_jax.data.synthetic', '--out', test_dir, '--num-sequences',
+        str(n), '--num-frames', str(FLAGS.num_frames), '--seed', str(FLAGS.test_seed)],
+       os.path.join(out, 'study.log'))
+  return test_dir
+
+
+def train_command(name, workdir):
+  """The scripts/train.py command of training ``name``."""
+  cmd = [sys.executable, 'scripts/train.py', f'--config={CONFIG}:{TRAININGS[name]}',
+         f'--workdir={workdir}', f'--config.data.data_dir={FLAGS.data_dir}']
+  if FLAGS.quick:
+    cmd += ['--config.total_steps=40', '--config.checkpoint_every=20']
+  return cmd + list(FLAGS.train_overrides)
+
+
+def train(out, name):
+  """Trains ``name`` unless done; returns its ``study_train.json`` record."""
+  workdir = os.path.join(out, 'runs', name)
+  record_path = os.path.join(workdir, 'study_train.json')
+  if os.path.isfile(record_path):
+    with open(record_path) as f:
+      return json.load(f)
+  os.makedirs(workdir, exist_ok=True)
+  cmd = train_command(name, workdir)
+  start = time.time()
+  _run(cmd, os.path.join(workdir, 'study_train.log'))
+  with open(os.path.join(workdir, 'config.json')) as f:
+    steps = json.load(f).get('total_steps')
+  record = {'seconds': time.time() - start, 'steps': steps,
+            'command': ' '.join(cmd[1:]).replace(out, 'OUT'),
+            'resumed': os.path.getsize(os.path.join(workdir, 'study_train.log')) > 0 and
+                       open(os.path.join(workdir, 'study_train.log')).read().count('$ ') > 1}
+  with open(record_path, 'w') as f:
+    json.dump(record, f, indent=1)
+  return record
+
+
+def evaluate_command(out, test_dir, row):
+  """The scripts/evaluate.py command of row ``row`` (a ROWS key or a baseline)."""
+  common = ['--dataset=otb_folder', f'--data_dir={test_dir}',
+            f'--out={os.path.join(out, "results")}', f'--name={row}', '--noprogress']
+  if row in BASELINES:
+    python = FLAGS.contrib_python if row in CONTRIB_BASELINES else sys.executable
+    return [python, 'scripts/evaluate.py', f'--baseline={row}'] + common
+  training, arg = ROWS[row]
+  cmd = [sys.executable, 'scripts/evaluate.py', f'--config={CONFIG}:{arg}']
+  if training:
+    cmd.append(f'--checkpoint={os.path.join(out, "runs", training)}')
+  return cmd + common
+
+
+def evaluate(out, test_dir, row):
+  """Runs the OPE of ``row`` (resumable); returns its result folder."""
+  result_dir = os.path.join(out, 'results', 'otb_folder', row)
+  _run(evaluate_command(out, test_dir, row), os.path.join(out, 'study.log'))
+  return result_dir
+
+
+def measure_recall(out, test_dir, training):
+  """GT-guided candidate recall of ``training``'s CM stage for every K of fig. 6a."""
+  path = os.path.join(out, 'recall', f'{training}.json')
+  if os.path.isfile(path):
+    with open(path) as f:
+      return json.load(f)
+  import numpy as np
+  from configs import synthetic
+  from spm_jax.evaluation import datasets
+  from spm_jax.evaluation import recall
+  from spm_jax.tracking import Tracker
+  from spm_jax.train import trainer
+  gt_arg = TRAININGS[training].split('gt=')[-1] if 'gt=' in TRAININGS[training] else 'True'
+  config = synthetic.get_config(f'variant=series_parallel,k={RECALL_K},gt={gt_arg}')
+  tracker = Tracker(config, trainer.load_variables(os.path.join(out, 'runs', training)))
+  dataset = datasets.load_dataset('otb_folder', test_dir)
+  per_seq = []
+  for seq in dataset:
+    per_seq.append(recall.gt_guided_candidates(tracker, seq) + (seq.gt,))
+  result = {}
+  for k in K_SWEEP:
+    best = [recall.best_overlaps(p, v, gt, k=k) for p, v, gt in per_seq]
+    r = recall.candidate_recall(best, thresholds=np.round(np.arange(0.3, 0.9001, 0.05), 2))
+    mean_05_07 = recall.candidate_recall(best)['mean_recall']
+    result[str(k)] = {'thresholds': r['thresholds'].tolist(), 'recall': r['recall'].tolist(),
+                      'recall_at_0.5': r['recall_at_0.5'], 'mean_recall_0.5_0.7': mean_05_07}
+  os.makedirs(os.path.dirname(path), exist_ok=True)
+  with open(path, 'w') as f:
+    json.dump(result, f, indent=1)
+  return result
+
+
+def _fmt(x):
+  return '-' if x is None else f'{x:.3f}'
+
+
+def write_tables(out, test_dir, train_records, recalls):
+  """``OUT/tables.md`` and ``OUT/plots/*.png`` from whatever results exist."""
+  from spm_jax.evaluation import datasets
+  from spm_jax.evaluation import plots
+  from spm_jax.evaluation import report
+  dataset = datasets.load_dataset('otb_folder', test_dir)
+  reports = {}
+  for row in list(ROWS) + list(BASELINES):
+    result_dir = os.path.join(out, 'results', 'otb_folder', row)
+    try:
+      reports[row] = report.evaluate_results(dataset, result_dir)
+    except (FileNotFoundError, OSError, ValueError):
+      continue
+
+  def cell(row, key):
+    return _fmt(reports[row][key]) if row in reports else '-'
+
+  def line(label, row):
+    return f'| {label} | {cell(row, "success_auc")} | {cell(row, "precision_20")} |'
+
+  md = [f'Test split: {len(dataset)} sequences (seed {FLAGS.test_seed}), OPE; success AUC '
+        '(got10k: mean of 21 thresholds) and precision at 20 px.', '']
+  md += ['## Table 1: architectures', '', '| model | AUC | P@20 |', '| --- | --- | --- |',
+         line('CM only (SiamRPN), GT', 'cm_only'), line('CM+FM series, GT', 'series_gt'),
+         line('CM+FM series-parallel, GT', 'sp_gt'), line('CM+FM series, no GT', 'series_nogt'),
+         line('CM+FM series-parallel, no GT', 'sp_nogt'), '']
+  md += ['## Table 2: generalized training', '', '| model | AUC | P@20 |', '| --- | --- | --- |',
+         line('S-P model', 'sp_nogt'), line('S-P model + GT', 'sp_gt'), '']
+  k_rows = {1: 'sp_gt_k1', 3: 'sp_gt_k3', 5: 'sp_gt_k5', 9: 'sp_gt', 15: 'sp_gt_k15'}
+  md += ['## Fig. 6: number of candidates K (S-P + GT) and CM recall', '',
+         '| K | AUC | P@20 | recall@0.5 GT | mean recall 0.5:0.7 GT | recall@0.5 no GT | '
+         'mean recall 0.5:0.7 no GT |', '| --- | --- | --- | --- | --- | --- | --- |']
+  for k, row in k_rows.items():
+    rec = []
+    for training in ('sp_gt', 'sp_nogt'):
+      r = recalls.get(training, {}).get(str(k))
+      rec += [_fmt(r['recall_at_0.5']), _fmt(r['mean_recall_0.5_0.7'])] if r else ['-', '-']
+    md.append(f'| {k} | {cell(row, "success_auc")} | {cell(row, "precision_20")} | '
+              + ' | '.join(rec) + ' |')
+  if 'cm_only' in recalls:
+    r = recalls['cm_only']['9']
+    md += ['', f'CM stage of the CM-only model, same candidate selection, K = 9: recall@0.5 '
+           f'{_fmt(r["recall_at_0.5"])}, mean 0.5:0.7 {_fmt(r["mean_recall_0.5_0.7"])}.']
+  md += ['', '## Sec. 5.3: the FM stage (all with GT)', '', '| FM stage | AUC | P@20 |',
+         '| --- | --- | --- |', line('relation network, conv2 + conv4', 'sp_gt'),
+         line('cross-correlation, conv2 + conv4', 'xcorr_gt'),
+         line('relation network, conv4 only', 'conv4_gt'), '']
+  md += ['## Baselines (same sequences, same OPE code)', '', '| tracker | AUC | P@20 | fps |',
+         '| --- | --- | --- | --- |']
+  for row in ('sp_gt', 'cm_only') + BASELINES + ('random_init',):
+    if row in reports:
+      md.append(f'| {row} | {cell(row, "success_auc")} | {cell(row, "precision_20")} | '
+                f'{reports[row]["fps"]:.1f} |')
+  md += ['', '## Trainings', '', '| training | config | steps | wall time (min) |',
+         '| --- | --- | --- | --- |']
+  for name, rec in train_records.items():
+    md.append(f'| {name} | `{CONFIG}:{TRAININGS[name]}` | {rec["steps"]} | '
+              f'{rec["seconds"] / 60:.1f} |')
+  with open(os.path.join(out, 'tables.md'), 'w') as f:
+    f.write('\n'.join(md) + '\n')
+
+  plot_dir = os.path.join(out, 'plots')
+  groups = {
+      'table1': ('cm_only', 'series_gt', 'sp_gt', 'series_nogt', 'sp_nogt'),
+      'fm_stage': ('sp_gt', 'xcorr_gt', 'conv4_gt', 'sp_nogt'),
+      'baselines': ('sp_gt', 'cm_only') + BASELINES + ('random_init',),
+  }
+  for group, rows in groups.items():
+    sub = {r: reports[r] for r in rows if r in reports}
+    if sub:
+      plots.plot_success(sub, os.path.join(plot_dir, f'{group}_success'),
+                         title=f'Success (synthetic test, {len(dataset)} seq.)')
+      plots.plot_precision(sub, os.path.join(plot_dir, f'{group}_precision'),
+                           title=f'Precision (synthetic test, {len(dataset)} seq.)')
+  if recalls:
+    _plot_recall(recalls, os.path.join(plot_dir, 'recall'))
+  return reports
+
+
+def _plot_recall(recalls, stem):
+  import matplotlib
+  matplotlib.use('Agg')
+  import matplotlib.pyplot as plt
+  fig, ax = plt.subplots(figsize=(5, 4))
+  for training, style in (('sp_gt', '-'), ('sp_nogt', '--')):
+    for k in K_SWEEP:
+      r = recalls.get(training, {}).get(str(k))
+      if r and (training == 'sp_gt' or k == 9):
+        ax.plot(r['thresholds'], r['recall'], style,
+                label=f'K={k}{"" if training == "sp_gt" else " no GT"} '
+                      f'[{r["mean_recall_0.5_0.7"]:.3f}]')
+  ax.set(xlabel='Overlap threshold', ylabel='Recall', title='CM candidate recall', ylim=(0, 1))
+  ax.grid(True, linestyle=':')
+  ax.legend(fontsize=8, loc='lower left')
+  fig.savefig(stem + '.png', dpi=100, bbox_inches='tight')
+  plt.close(fig)
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError('Too many command-line arguments.')
+  out = os.path.abspath(FLAGS.out)
+  os.makedirs(out, exist_ok=True)
+  test_dir = build_test_split(out)
+
+  records = {}
+  for name in TRAININGS:
+    if _wanted(name):
+      records[name] = train(out, name)
+      logging.info('trained %s: %s', name, records[name])
+
+  for row, (training, _) in ROWS.items():
+    if _wanted(row) and (training is None or os.path.isdir(os.path.join(out, 'runs', training))):
+      evaluate(out, test_dir, row)
+  for name in BASELINES:
+    if not _wanted(name):
+      continue
+    if name in CONTRIB_BASELINES and not FLAGS.contrib_python:
+      logging.warning('%s needs --contrib_python (opencv-contrib); skipped.', name)
+      continue
+    evaluate(out, test_dir, name)
+
+  recalls = {}
+  if FLAGS.recall:
+    for training in RECALL_MODELS:
+      if _wanted(training) and os.path.isdir(os.path.join(out, 'runs', training)):
+        recalls[training] = measure_recall(out, test_dir, training)
+
+  # Every finished training's record, also those not run this time.
+  for name in TRAININGS:
+    path = os.path.join(out, 'runs', name, 'study_train.json')
+    if name not in records and os.path.isfile(path):
+      with open(path) as f:
+        records[name] = json.load(f)
+    path = os.path.join(out, 'recall', f'{name}.json')
+    if name not in recalls and os.path.isfile(path):
+      with open(path) as f:
+        recalls[name] = json.load(f)
+  write_tables(out, test_dir, records, recalls)
+  print(open(os.path.join(out, 'tables.md')).read())
+
+
+if __name__ == '__main__':
+  app.run(main)

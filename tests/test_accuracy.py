@@ -1,0 +1,75 @@
+"""End to end: a briefly trained tiny model tracks far better than a random one.
+
+Trains ``configs/synthetic.py:runlocal`` (the CI config: narrow widths, search
+crop 175) for a few hundred steps on the procedural ``tiny`` videos through
+the trainer API, then runs one-pass evaluation (the project's OPE code) on a
+few held-out procedural sequences -- generator seeds ``(7, i)``, while the
+training videos use ``(0, i)`` -- and compares the success AUC with that of
+the same network randomly initialised.
+
+Why the margin is safe: a random network's CM scores carry no information, so
+its box wanders off the target within a few frames (AUC about 0.02 - 0.05 on
+these sequences); the trained one follows most targets (AUC above 0.3 in our
+runs). Everything is seeded -- the videos, the training pairs, the
+initialisation -- so the run repeats up to float rounding of XLA:CPU; the
+asserted margin (0.15) is far below the measured gap.
+"""
+
+import os
+
+import jax
+import numpy as np
+import pytest
+
+from configs import synthetic
+from spm_jax import models
+from spm_jax.data import synthetic as synthetic_data
+from spm_jax.evaluation import datasets
+from spm_jax.evaluation import ope
+from spm_jax.evaluation import report
+from spm_jax.tracking import Tracker
+from spm_jax.train import trainer
+
+TRAIN_STEPS = 240
+NUM_TEST_SEQUENCES = 4
+NUM_TEST_FRAMES = 60
+TEST_SEED = 7  # the training videos use seed 0: disjoint generator seeds (7, i) vs (0, i).
+MARGIN = 0.15
+
+
+def _train_config(data_dir):
+  config = synthetic.get_config('runlocal')
+  config.data.data_dir = data_dir
+  config.batch_size = 4
+  config.total_steps = TRAIN_STEPS
+  config.lr.warmup_steps = 20
+  config.lr.base = 0.02
+  config.lr.final = 0.002
+  config.data.search_aug.shift = 16.0  # the 7x7 score map of crop 175 spans +-24 px.
+  config.checkpoint_every = TRAIN_STEPS
+  config.log_every = 20
+  return config
+
+
+def _auc(config, variables, dataset, out_dir):
+  ope.run_ope(Tracker(config, variables), dataset, out_dir, progress=False)
+  return report.evaluate_results(dataset, out_dir)['success_auc']
+
+
+@pytest.mark.slow
+def test_trained_tiny_model_beats_random_init(tmp_path):
+  workdir = os.fspath(tmp_path / 'run')
+  trainer.train(_train_config(os.fspath(tmp_path / 'tfds')), workdir)
+  trained = trainer.load_variables(workdir)
+
+  test_dir = tmp_path / 'test'
+  synthetic_data.export_otb(test_dir, NUM_TEST_SEQUENCES, NUM_TEST_FRAMES, seed=TEST_SEED)
+  dataset = datasets.load_dataset('otb_folder', test_dir)
+  config = synthetic.get_config('runlocal')  # tracking: the same network and crop sizes.
+  random_init = models.init_variables(config, jax.random.key(config.seed))
+
+  auc_trained = _auc(config, trained, dataset, tmp_path / 'trained')
+  auc_random = _auc(config, random_init, dataset, tmp_path / 'random')
+  print(f'success AUC: trained {auc_trained:.3f}, random init {auc_random:.3f}')
+  assert np.isfinite(auc_trained)
+  assert auc_trained > auc_random + MARGIN, (auc_trained, auc_random)
