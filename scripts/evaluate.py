@@ -103,9 +103,12 @@ def main(argv):
           f'({ar["failures"]} failures)')
     return
 
-  ope.run_ope(tracker, dataset, result_dir, overwrite=FLAGS.overwrite,
-              progress=FLAGS.progress)
+  status = ope.run_ope(tracker, dataset, result_dir, overwrite=FLAGS.overwrite,
+                       progress=FLAGS.progress)
   print(f'Results in {result_dir}')
+  if status.unreadable:
+    print(f'{status.num_unreadable} unreadable frames were skipped (their rows repeat the '
+          f'previous box) in: {", ".join(sorted(status.unreadable))}')
   if FLAGS.dataset in _HIDDEN_GT:
     print('Ground truth of this split is hidden: submit the result files to '
           'the benchmark server.')

@@ -85,3 +85,30 @@ def test_ope_got10k_layout(tmp_path):
 def test_read_result_missing(tmp_path):
   with pytest.raises(FileNotFoundError, match='seqX'):
     results.read_result(tmp_path, 'seqX')
+
+
+def test_unreadable_frames_are_skipped_and_counted(tmp_path):
+  _make_otb(tmp_path / 'data', n_seqs=2, n_frames=5)
+  bad = tmp_path / 'data' / 'seq1' / 'img' / '0003.jpg'
+  bad.write_bytes(b'not a jpeg')  # corrupt
+  (tmp_path / 'data' / 'seq1' / 'img' / '0004.jpg').write_bytes(b'')  # empty
+  ds = datasets.otb_folder(tmp_path / 'data')
+  trk = InitBoxTracker()
+  out = tmp_path / 'results' / 'init_box'
+  status = ope.run_ope(trk, ds, out, progress=False)
+  assert status == {'seq0': 'done', 'seq1': 'done'}
+  assert status.num_unreadable == 2
+  assert [os.path.basename(p) for p in status.unreadable['seq1']] == ['0003.jpg', '0004.jpg']
+  assert trk.calls == 4 + 2  # seq0: 4 updates; seq1: frames 2 and 5 only
+  boxes = np.loadtxt(out / 'seq1.txt', delimiter=',')
+  assert boxes.shape == (5, 4)  # rows stay aligned with the ground truth
+  np.testing.assert_array_equal(boxes[2], boxes[1])
+  np.testing.assert_array_equal(boxes[3], boxes[1])
+
+
+def test_unreadable_first_frame_names_the_file(tmp_path):
+  _make_otb(tmp_path / 'data', n_seqs=1, n_frames=3)
+  (tmp_path / 'data' / 'seq0' / 'img' / '0001.jpg').write_bytes(b'')
+  ds = datasets.otb_folder(tmp_path / 'data')
+  with pytest.raises(OSError, match='0001.jpg.*cannot be initialised'):
+    ope.run_ope(InitBoxTracker(), ds, tmp_path / 'out', progress=False)

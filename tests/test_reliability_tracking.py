@@ -297,8 +297,11 @@ bad_frames = st.sampled_from([
     np.zeros((20, 30), np.uint8), np.zeros((20, 30, 4), np.uint8),
     np.zeros((20, 30, 3), np.float32), np.zeros((0, 30, 3), np.uint8), 'frame.jpg'])
 
-PROPERTY_SETTINGS = settings(max_examples=80, deadline=None, derandomize=True, database=None,
-                             suppress_health_check=[HealthCheck.too_slow])
+# Derandomized (the same examples on every run, so CI is reproducible);
+# SPM_PROPERTY_EXAMPLES=5000 explores that many fresh random examples instead.
+_EXPLORE = int(os.environ.get('SPM_PROPERTY_EXAMPLES', '0'))
+PROPERTY_SETTINGS = settings(max_examples=_EXPLORE or 80, deadline=None, derandomize=not _EXPLORE,
+                             database=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @st.composite

@@ -34,6 +34,7 @@ Layouts (``<root>`` is the folder given to the loader):
 
 import dataclasses
 import json
+import logging
 import os
 import re
 from typing import Callable, Optional, Sequence as Seq
@@ -104,10 +105,21 @@ class Sequence:
     """Frame ``i`` as uint8 [H, W, 3] RGB."""
     return load_image(self.frames[i])
 
-  def iter_frames(self):
-    """Yields uint8 [H, W, 3] RGB frames in order, decoding one at a time."""
+  def iter_frames(self, skip_unreadable=False):
+    """Yields uint8 [H, W, 3] RGB frames in order, decoding one at a time.
+
+    Args:
+      skip_unreadable: yield None (after a logged warning naming the file) for
+        a frame that is missing or fails to decode, instead of raising OSError.
+    """
     for path in self.frames:
-      yield load_image(path)
+      try:
+        yield load_image(path)
+      except OSError:
+        if not skip_unreadable:
+          raise
+        logging.warning('%s: skipping frame %s: it cannot be read or decoded', self.name, path)
+        yield None
 
   @property
   def init_box(self):

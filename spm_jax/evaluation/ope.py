@@ -10,6 +10,12 @@ Each sequence's boxes (the first one is the init box) and per-frame seconds
 (``init`` / ``update`` only, not image decoding, as the got10k toolkit times
 them) go to the benchmark's result layout (see ``results``). Sequences whose
 result file already exists are skipped, so an interrupted run resumes.
+
+A frame after the first that cannot be read or decoded is logged and skipped:
+the tracker does not see it, its result row repeats the previous box (so rows
+stay aligned with the ground truth) with time 0 and score 0, and it is counted
+in ``run_ope``'s summary. An unreadable first frame stops the sequence with
+an OSError naming the file (there is nothing to initialise on).
 """
 
 import logging
@@ -31,17 +37,26 @@ def track_sequence(tracker, seq, progress=False):
     progress: show a tqdm bar over the frames.
 
   Returns:
-    (boxes [N, 4] x, y, w, h pixels, times [N] seconds, scores [N]).
+    (boxes [N, 4] x, y, w, h pixels, times [N] seconds, scores [N],
+    unreadable: list of the frame paths that were skipped).
   """
   n = len(seq)
   boxes = np.zeros((n, 4))
   times = np.zeros(n)
   scores = np.zeros(n)
-  frames = seq.iter_frames()
+  unreadable = []
+  frames = seq.iter_frames(skip_unreadable=True)
   if progress:
     frames = tqdm.tqdm(frames, total=n, desc=seq.name, leave=False,
                        unit='frame')
   for i, frame in enumerate(frames):
+    if frame is None:
+      if i == 0:
+        raise OSError(f'{seq.name}: the first frame {seq.frames[0]} cannot be read, '
+                      'so the tracker cannot be initialised')
+      unreadable.append(seq.frames[i])
+      boxes[i] = boxes[i - 1]
+      continue
     start = time.perf_counter()
     if i == 0:
       init_box = np.asarray(seq.init_box, dtype=np.float64)
@@ -52,7 +67,24 @@ def track_sequence(tracker, seq, progress=False):
     times[i] = time.perf_counter() - start
     boxes[i] = np.asarray(box, dtype=np.float64).reshape(4)
     scores[i] = float(score)
-  return boxes, times, scores
+  return boxes, times, scores, unreadable
+
+
+class OpeStatus(dict):
+  """``run_ope``'s result: sequence name -> 'done' or 'skipped'.
+
+  Attributes:
+    unreadable: sequence name -> paths of the frames skipped as unreadable
+      (only sequences that had some).
+  """
+
+  def __init__(self):
+    super().__init__()
+    self.unreadable = {}
+
+  @property
+  def num_unreadable(self):
+    return sum(len(v) for v in self.unreadable.values())
 
 
 def run_ope(tracker, dataset, result_dir, fmt=None, overwrite=False,
@@ -70,10 +102,11 @@ def run_ope(tracker, dataset, result_dir, fmt=None, overwrite=False,
     progress: tqdm bars over sequences and frames.
 
   Returns:
-    dict sequence name -> 'done' or 'skipped'.
+    :class:`OpeStatus`: dict sequence name -> 'done' or 'skipped', with the
+    unreadable frames that were skipped in ``.unreadable``.
   """
   fmt = fmt or getattr(dataset, 'result_format', 'otb')
-  status = {}
+  status = OpeStatus()
   names = dataset.names
   bar = tqdm.tqdm(names, desc=f'OPE {dataset.name}', unit='seq',
                   disable=not progress)
@@ -85,10 +118,16 @@ def run_ope(tracker, dataset, result_dir, fmt=None, overwrite=False,
     seq = dataset[name]
     is_factory = isinstance(tracker, type) or not hasattr(tracker, 'update')
     trk = tracker() if is_factory else tracker
-    boxes, times, _ = track_sequence(trk, seq, progress=progress)
+    boxes, times, _, unreadable = track_sequence(trk, seq, progress=progress)
     results_lib.write_result(result_dir, name, boxes, times, fmt)
     status[name] = 'done'
+    if unreadable:
+      status.unreadable[name] = unreadable
     logging.info('%s: %d frames in %.2f s', name, len(seq), times.sum())
+  if status.unreadable:
+    logging.warning('OPE %s: %d unreadable frames skipped in %d sequences: %s',
+                    dataset.name, status.num_unreadable, len(status.unreadable),
+                    ', '.join(f'{k} ({len(v)})' for k, v in status.unreadable.items()))
   return status
 
 

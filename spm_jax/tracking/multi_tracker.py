@@ -147,7 +147,7 @@ class MultiTracker:
     m = self.config.model
     center = np.array([x + w / 2, y + h / 2])
     side = crop_ops.context_side((w, h), m.context_amount)
-    fill = frame.reshape(-1, 3).mean(axis=0)
+    fill = crop_ops.frame_mean(frame)
     crop, _, scale = crop_ops.crop_square(frame, center, side, m.template_size, fill)
     scale = float(np.float32(scale))  # as Tracker.init, which goes through float32
     c = m.template_size / 2.0
@@ -208,7 +208,7 @@ class MultiTracker:
       frame = frames_by_slot[slot]
       side = (crop_ops.context_side(self._size[slot], m.context_amount) * m.search_size
               / m.template_size)
-      fill = frame.reshape(-1, 3).mean(axis=0)
+      fill = crop_ops.frame_mean(frame)
       crops[slot], origins[slot], scales[slot] = crop_ops.crop_square(
           frame, self._center[slot], side, size, fill)
       frame_sizes[slot] = (frame.shape[1], frame.shape[0])

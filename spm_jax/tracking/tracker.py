@@ -10,6 +10,10 @@ from spm_jax.tracking import crop as crop_ops
 from spm_jax.tracking import step as step_ops
 from spm_jax.tracking.validation import check_box, check_frame
 
+# The embedded default model (README: "Embedded default model").
+DEFAULT_MODEL_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                 'assets', 'default')
+
 
 class Tracker:
   """SPM-Tracker on one video stream.
@@ -47,16 +51,23 @@ class Tracker:
     self.trained = False
 
   @classmethod
-  def pretrained(cls):
-    """A Tracker with the embedded default model (``spm_jax/assets/default``).
+  def pretrained(cls, directory=None):
+    """A Tracker with the embedded default model loaded.
 
-    When the package ships no trained model, the tracker gets randomly
-    initialised weights of the ``runlocal`` config and ``trained`` is False.
+    The default model (``spm_jax/assets/default``: ``config.json`` +
+    ``variables.msgpack``, see :mod:`spm_jax.export` and README's
+    "Embedded default model") was trained by ``scripts/train.py`` on the
+    procedural synthetic videos. Its variables are checked against its config,
+    so a damaged asset fails here with the file and the mismatched shapes.
+
+    Args:
+      directory: another exported model folder; None: the embedded default.
+        When the default asset is absent (a stripped-down install), the tracker
+        gets randomly initialised ``runlocal`` weights and ``trained`` is False.
     """
     from spm_jax import export, models
-    directory = os.path.join(os.path.dirname(os.path.dirname(__file__)), 'assets', 'default')
-    if os.path.isdir(directory):
-      config, variables = export.load_model(directory)
+    if directory is not None or os.path.isdir(DEFAULT_MODEL_DIR):
+      config, variables = export.load_checked(directory or DEFAULT_MODEL_DIR)
       tracker = cls(config, variables)
       tracker.trained = True
       return tracker
@@ -69,7 +80,7 @@ class Tracker:
     return self._template is not None
 
   def _geometry(self, frame, center, side, out_size):
-    fill = frame.reshape(-1, 3).mean(axis=0)
+    fill = crop_ops.frame_mean(frame)
     crop, origin, scale = crop_ops.crop_square(frame, center, side, out_size, fill)
     # Host (NumPy) values: the jitted step takes them in one transfer.
     geometry = step_ops.CropGeometry(np.asarray(origin, np.float32), np.float32(scale),
