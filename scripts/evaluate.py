@@ -61,12 +61,7 @@ def load_variables(config, checkpoint):
   from spm_jax import export
   from spm_jax import models
   if checkpoint:
-    if os.path.isfile(os.path.join(checkpoint, export.VARIABLES_FILE)):
-      return export.load_checked(checkpoint, config)[1]
-    from spm_jax.train import trainer
-    variables = trainer.load_variables(checkpoint)
-    export.check_variables(config, variables, source=f"checkpoint {checkpoint}")
-    return variables
+    return export.load_for_config(checkpoint, config)
   logging.warning('No --checkpoint: evaluating RANDOMLY INITIALISED weights; '
                   'the scores mean nothing.')
   return models.init_variables(config, jax.random.key(config.get('seed', 0)))

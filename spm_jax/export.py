@@ -162,3 +162,27 @@ def load_checked(directory, config=None):
   config = saved_config if config is None else config
   check_variables(config, variables, source=f'checkpoint {directory}')
   return config, variables
+
+
+def load_for_config(path, config):
+  """Variables for ``config`` from an exported model or a training run.
+
+  Args:
+    path: a folder written by :func:`save_model` (``variables.msgpack``
+      inside) or a training workdir (its latest orbax checkpoint under
+      ``checkpoints/``).
+    config: the config to run with; the variables are checked against it.
+
+  Returns:
+    the variables (nested dict of arrays).
+
+  Raises:
+    FileNotFoundError naming the folder when it is neither; ValueError naming
+    every mismatched parameter shape.
+  """
+  if os.path.isfile(os.path.join(path, VARIABLES_FILE)):
+    return load_checked(path, config)[1]
+  from spm_jax.train import trainer  # local: training code is heavier than this module
+  variables = trainer.load_variables(path)
+  check_variables(config, variables, source=f'checkpoint {path}')
+  return variables

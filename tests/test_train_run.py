@@ -165,6 +165,20 @@ def test_command_line_trains_and_resumes(tmp_path):
   records = metrics_lib.read_jsonl(os.path.join(workdir, 'metrics.jsonl'))
   assert [x['step'] for x in records] == [1, 2, 3]
 
+  # scripts/export_model.py turns the run into a model folder with a tracking override.
+  out = str(tmp_path / 'model')
+  cmd = [sys.executable, os.path.join(ROOT, 'scripts', 'export_model.py'),
+         '--config', os.path.join(ROOT, 'configs', 'synthetic.py') + ':runlocal',
+         '--workdir', workdir, '--out', out, '--config.tracking.size_lr=0.25']
+  r = subprocess.run(cmd, cwd=str(ROOT), env=dict(os.environ, JAX_PLATFORMS='cpu'),
+                     capture_output=True, text=True, timeout=600, check=False)
+  assert r.returncode == 0, r.stderr[-3000:]
+  from spm_jax import export
+  config, variables = export.load_checked(out)
+  assert config.tracking.size_lr == 0.25
+  latest = trainer.load_variables(workdir)
+  assert _max_diff(variables['params'], latest['params']) == 0.0
+
 
 @pytest.mark.slow
 def test_run_killed_at_a_random_moment_resumes_to_the_same_parameters(tmp_path, unbroken_run):

@@ -1,0 +1,65 @@
+r"""Grid search of the tracking hyper-parameters on a validation split.
+
+  python scripts/tune.py --config configs/synthetic.py --checkpoint RUN_OR_MODEL \
+      --data_dir VAL_SPLIT --dataset otb_folder \
+      --grid tracking.size_lr=0.1,0.3,0.5 --grid tracking.window_influence=0.3,0.5 \
+      --json tune.json
+
+Prints one row per grid point (best mean success AUC first) and writes them as
+JSON. Put the chosen values into the config (each with a comment saying it was
+tuned, on which split); never tune on the test split. See
+``spm_jax/evaluation/tune.py``.
+"""
+
+# pylint: disable=g-import-not-at-top,wrong-import-position
+import json
+import os
+import sys
+
+from absl import app
+from absl import flags
+from ml_collections import config_flags
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from spm_jax import export
+from spm_jax.evaluation import datasets
+from spm_jax.evaluation import tune
+
+config_flags.DEFINE_config_file('config', None, 'Model config file.', lock_config=True)
+flags.DEFINE_string('checkpoint', None, 'Exported model folder or training workdir.',
+                    required=True)
+flags.DEFINE_enum('dataset', 'otb_folder', list(datasets.DATASETS), 'Validation benchmark.')
+flags.DEFINE_string('data_dir', None, 'Validation split folder.', required=True)
+flags.DEFINE_multi_string('grid', [], '"section.key=v1,v2,..." (repeatable).')
+flags.DEFINE_string('json', None, 'Write the ranked results here.')
+FLAGS = flags.FLAGS
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError('Too many command-line arguments.')
+  if FLAGS.config is None:
+    raise app.UsageError('--config is required.')
+  grid = tune.parse_grid(FLAGS.grid)
+  variables = export.load_for_config(FLAGS.checkpoint, FLAGS.config)
+  dataset = datasets.load_dataset(FLAGS.dataset, FLAGS.data_dir)
+
+  def progress(i, total, point, result):
+    print(f'[{i + 1}/{total}] {point}: AUC {result["auc"]:.3f}  P@20 {result["precision"]:.3f}',
+          flush=True)
+
+  results = tune.grid_search(FLAGS.config, variables, dataset, grid, progress=progress)
+  keys = list(grid)
+  print('\n| ' + ' | '.join(keys) + ' | AUC | P@20 |')
+  print('|' + ' --- |' * (len(keys) + 2))
+  for r in results:
+    print('| ' + ' | '.join(f'{r["point"][k]:g}' for k in keys)
+          + f' | {r["auc"]:.3f} | {r["precision"]:.3f} |')
+  if FLAGS.json:
+    with open(FLAGS.json, 'w') as f:
+      json.dump(results, f, indent=1)
+
+
+if __name__ == '__main__':
+  app.run(main)
