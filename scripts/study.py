@@ -24,8 +24,9 @@ scale and aspect changes) with the project's own scripts::
    success / precision plots ``OUT/plots/*.png``.
 
 ``--quick`` is a smoke run (10 test sequences, 40 training steps);
-``--only=cm_only,sp_gt`` restricts steps 2-4 to the named trainings and rows
-(a row needs its training). Re-running skips what is done.
+``--only=...`` restricts the sweep to the named rows (:data:`ROWS`, baselines;
+their trainings run as needed) and trainings (:data:`TRAININGS`: all their
+rows and the recall). Re-running skips what is done.
 """
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
@@ -60,33 +61,33 @@ CONFIG = 'configs/synthetic.py'
 
 # Trained models: name -> configs/synthetic.py argument.
 TRAININGS = {
-    'cm_only': 'variant=cm_only',  # SiamRPN (table 1), with GT like the full model.
-    'sp_gt': 'variant=series_parallel,gt=True',  # the full model (tables 1, 2; fig. 6).
-    'sp_nogt': 'variant=series_parallel,gt=False',  # table 2 without GT.
-    'xcorr_gt': 'fm_head=xcorr',  # sec. 5.3: FM by cross-correlation.
-    'conv4_gt': 'fm_features=conv4',  # sec. 5.3: single-layer FM features.
+    'spm_gt': 'variant=series_parallel,gt=True',  # the full model (tables 1, 2; fig. 6).
+    'siamrpn_gt': 'variant=cm_only',  # "CM only" = SiamRPN (table 1), with GT like the full model.
+    'spm_nogt': 'variant=series_parallel,gt=False',  # table 2 without GT.
+    'spm_xcorr_gt': 'fm_head=xcorr',  # sec. 5.3: FM by cross-correlation.
+    'spm_conv4_gt': 'fm_features=conv4',  # sec. 5.3: single-layer FM features.
 }
 
 # Evaluated rows: name -> (training, tracking-time configs/synthetic.py argument).
 # 'series' and the K sweep reuse a series-parallel model: they differ only when tracking.
 ROWS = {
-    'cm_only': ('cm_only', 'variant=cm_only'),
-    'series_gt': ('sp_gt', 'variant=series'),
-    'sp_gt': ('sp_gt', 'variant=series_parallel'),
-    'series_nogt': ('sp_nogt', 'variant=series,gt=False'),
-    'sp_nogt': ('sp_nogt', 'variant=series_parallel,gt=False'),
-    'sp_gt_k1': ('sp_gt', 'k=1'),
-    'sp_gt_k3': ('sp_gt', 'k=3'),
-    'sp_gt_k5': ('sp_gt', 'k=5'),
-    'sp_gt_k15': ('sp_gt', 'k=15'),
-    'xcorr_gt': ('xcorr_gt', 'fm_head=xcorr'),
-    'conv4_gt': ('conv4_gt', 'fm_features=conv4'),
+    'sp_gt': ('spm_gt', 'variant=series_parallel'),
+    'cm_only': ('siamrpn_gt', 'variant=cm_only'),
+    'series_gt': ('spm_gt', 'variant=series'),
+    'sp_nogt': ('spm_nogt', 'variant=series_parallel,gt=False'),
+    'series_nogt': ('spm_nogt', 'variant=series,gt=False'),
+    'sp_gt_k1': ('spm_gt', 'k=1'),
+    'sp_gt_k3': ('spm_gt', 'k=3'),
+    'sp_gt_k5': ('spm_gt', 'k=5'),
+    'sp_gt_k15': ('spm_gt', 'k=15'),
+    'xcorr_gt': ('spm_xcorr_gt', 'fm_head=xcorr'),
+    'conv4_gt': ('spm_conv4_gt', 'fm_features=conv4'),
     'random_init': (None, 'variant=series_parallel'),
 }
 BASELINES = ('CSRT', 'KCF', 'MIL')
 CONTRIB_BASELINES = ('CSRT', 'KCF')
 RECALL_K = 15  # one pass at the largest K gives every smaller K (recall module docstring).
-RECALL_MODELS = ('sp_gt', 'sp_nogt', 'cm_only')
+RECALL_MODELS = ('spm_gt', 'spm_nogt', 'siamrpn_gt')
 K_SWEEP = (1, 3, 5, 9, 15)
 
 
@@ -100,7 +101,13 @@ def _run(cmd, log_path):
 
 
 def _wanted(name):
+  """Whether a row, baseline or training is selected by ``--only``."""
   return not FLAGS.only or name in FLAGS.only
+
+
+def _training_wanted(training):
+  """A training runs when listed or when a listed row needs it."""
+  return _wanted(training) or any(_wanted(r) for r, (t, _) in ROWS.items() if t == training)
 
 
 def build_test_split(out):
@@ -137,10 +144,10 @@ def train(out, name):
   _run(cmd, os.path.join(workdir, 'study_train.log'))
   with open(os.path.join(workdir, 'config.json')) as f:
     steps = json.load(f).get('total_steps')
-  record = {'seconds': time.time() - start, 'steps': steps,
-            'command': ' '.join(cmd[1:]).replace(out, 'OUT'),
-            'resumed': os.path.getsize(os.path.join(workdir, 'study_train.log')) > 0 and
-                       open(os.path.join(workdir, 'study_train.log')).read().count('$ ') > 1}
+  with open(os.path.join(workdir, 'study_train.log')) as f:
+    invocations = f.read().count('$ ')  # > 1: resumed; the time is the last invocation's.
+  record = {'seconds': time.time() - start, 'steps': steps, 'invocations': invocations,
+            'command': ' '.join(cmd[1:]).replace(out, 'OUT')}
   with open(record_path, 'w') as f:
     json.dump(record, f, indent=1)
   return record
@@ -237,13 +244,13 @@ def write_tables(out, test_dir, train_records, recalls):
          'mean recall 0.5:0.7 no GT |', '| --- | --- | --- | --- | --- | --- | --- |']
   for k, row in k_rows.items():
     rec = []
-    for training in ('sp_gt', 'sp_nogt'):
+    for training in ('spm_gt', 'spm_nogt'):
       r = recalls.get(training, {}).get(str(k))
       rec += [_fmt(r['recall_at_0.5']), _fmt(r['mean_recall_0.5_0.7'])] if r else ['-', '-']
     md.append(f'| {k} | {cell(row, "success_auc")} | {cell(row, "precision_20")} | '
               + ' | '.join(rec) + ' |')
-  if 'cm_only' in recalls:
-    r = recalls['cm_only']['9']
+  if 'siamrpn_gt' in recalls:
+    r = recalls['siamrpn_gt']['9']
     md += ['', f'CM stage of the CM-only model, same candidate selection, K = 9: recall@0.5 '
            f'{_fmt(r["recall_at_0.5"])}, mean 0.5:0.7 {_fmt(r["mean_recall_0.5_0.7"])}.']
   md += ['', '## Sec. 5.3: the FM stage (all with GT)', '', '| FM stage | AUC | P@20 |',
@@ -287,18 +294,33 @@ def _plot_recall(recalls, stem):
   matplotlib.use('Agg')
   import matplotlib.pyplot as plt
   fig, ax = plt.subplots(figsize=(5, 4))
-  for training, style in (('sp_gt', '-'), ('sp_nogt', '--')):
+  for training, style in (('spm_gt', '-'), ('spm_nogt', '--')):
     for k in K_SWEEP:
       r = recalls.get(training, {}).get(str(k))
-      if r and (training == 'sp_gt' or k == 9):
+      if r and (training == 'spm_gt' or k == 9):
         ax.plot(r['thresholds'], r['recall'], style,
-                label=f'K={k}{"" if training == "sp_gt" else " no GT"} '
+                label=f'K={k}{"" if training == "spm_gt" else " no GT"} '
                       f'[{r["mean_recall_0.5_0.7"]:.3f}]')
   ax.set(xlabel='Overlap threshold', ylabel='Recall', title='CM candidate recall', ylim=(0, 1))
   ax.grid(True, linestyle=':')
   ax.legend(fontsize=8, loc='lower left')
   fig.savefig(stem + '.png', dpi=100, bbox_inches='tight')
   plt.close(fig)
+
+
+def _load_json_records(out):
+  """Every finished training's record and recall on disk."""
+  records, recalls = {}, {}
+  for name in TRAININGS:
+    path = os.path.join(out, 'runs', name, 'study_train.json')
+    if os.path.isfile(path):
+      with open(path) as f:
+        records[name] = json.load(f)
+    path = os.path.join(out, 'recall', f'{name}.json')
+    if os.path.isfile(path):
+      with open(path) as f:
+        recalls[name] = json.load(f)
+  return records, recalls
 
 
 def main(argv):
@@ -308,41 +330,31 @@ def main(argv):
   os.makedirs(out, exist_ok=True)
   test_dir = build_test_split(out)
 
-  records = {}
-  for name in TRAININGS:
-    if _wanted(name):
-      records[name] = train(out, name)
-      logging.info('trained %s: %s', name, records[name])
+  def refresh_tables():
+    write_tables(out, test_dir, *_load_json_records(out))
 
-  for row, (training, _) in ROWS.items():
-    if _wanted(row) and (training is None or os.path.isdir(os.path.join(out, 'runs', training))):
-      evaluate(out, test_dir, row)
-  for name in BASELINES:
+  # Baselines first (cheap), then one training at a time with its rows and recall,
+  # the tables rewritten after each so that an interrupted sweep leaves them usable.
+  for name in BASELINES + ('random_init',):
     if not _wanted(name):
       continue
     if name in CONTRIB_BASELINES and not FLAGS.contrib_python:
       logging.warning('%s needs --contrib_python (opencv-contrib); skipped.', name)
       continue
     evaluate(out, test_dir, name)
-
-  recalls = {}
-  if FLAGS.recall:
-    for training in RECALL_MODELS:
-      if _wanted(training) and os.path.isdir(os.path.join(out, 'runs', training)):
-        recalls[training] = measure_recall(out, test_dir, training)
-
-  # Every finished training's record, also those not run this time.
-  for name in TRAININGS:
-    path = os.path.join(out, 'runs', name, 'study_train.json')
-    if name not in records and os.path.isfile(path):
-      with open(path) as f:
-        records[name] = json.load(f)
-    path = os.path.join(out, 'recall', f'{name}.json')
-    if name not in recalls and os.path.isfile(path):
-      with open(path) as f:
-        recalls[name] = json.load(f)
-  write_tables(out, test_dir, records, recalls)
-  print(open(os.path.join(out, 'tables.md')).read())
+  refresh_tables()
+  for training in TRAININGS:
+    if not _training_wanted(training):
+      continue
+    logging.info('trained %s: %s', training, train(out, training))
+    for row, (row_training, _) in ROWS.items():
+      if row_training == training and (_wanted(row) or _wanted(training)):
+        evaluate(out, test_dir, row)
+    if FLAGS.recall and training in RECALL_MODELS and _wanted(training):
+      measure_recall(out, test_dir, training)
+    refresh_tables()
+  with open(os.path.join(out, 'tables.md')) as f:
+    print(f.read())
 
 
 if __name__ == '__main__':

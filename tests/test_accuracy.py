@@ -1,18 +1,20 @@
 """End to end: a briefly trained tiny model tracks far better than a random one.
 
 Trains ``configs/synthetic.py:runlocal`` (the CI config: narrow widths, search
-crop 175) for a few hundred steps on the procedural ``tiny`` videos through
-the trainer API, then runs one-pass evaluation (the project's OPE code) on a
-few held-out procedural sequences -- generator seeds ``(7, i)``, while the
-training videos use ``(0, i)`` -- and compares the success AUC with that of
-the same network randomly initialised.
+crop 175) for 500 steps of 4 pairs on the procedural ``tiny`` videos through
+the trainer API, then runs one-pass evaluation (the project's OPE code, search
+crops of 271) on 4 held-out procedural sequences of 60 frames -- generator
+seeds ``(7, i)``, while the training videos use ``(0, i)`` -- and compares the
+success AUC with that of the same network randomly initialised. 2.5 to 3.5
+minutes on 2 shared CPU cores.
 
 Why the margin is safe: a random network's CM scores carry no information, so
-its box wanders off the target within a few frames (AUC about 0.02 - 0.05 on
-these sequences); the trained one follows most targets (AUC above 0.3 in our
-runs). Everything is seeded -- the videos, the training pairs, the
-initialisation -- so the run repeats up to float rounding of XLA:CPU; the
-asserted margin (0.15) is far below the measured gap.
+its box leaves the target within a few frames (AUC 0.027 here); the trained
+one follows it much of the time (0.232, with the tracking values of
+``configs/synthetic.py``). Everything is seeded -- the videos, the training
+pairs, the initialisation -- and two runs gave the same numbers to three
+decimals; the asserted margin (0.12) leaves 0.085 of room below the measured
+gap (0.205) for XLA:CPU float rounding on other machines.
 """
 
 import os
@@ -30,11 +32,11 @@ from spm_jax.evaluation import report
 from spm_jax.tracking import Tracker
 from spm_jax.train import trainer
 
-TRAIN_STEPS = 240
+TRAIN_STEPS = 500
 NUM_TEST_SEQUENCES = 4
 NUM_TEST_FRAMES = 60
 TEST_SEED = 7  # the training videos use seed 0: disjoint generator seeds (7, i) vs (0, i).
-MARGIN = 0.15
+MARGIN = 0.12
 
 
 def _train_config(data_dir):
@@ -65,7 +67,8 @@ def test_trained_tiny_model_beats_random_init(tmp_path):
   test_dir = tmp_path / 'test'
   synthetic_data.export_otb(test_dir, NUM_TEST_SEQUENCES, NUM_TEST_FRAMES, seed=TEST_SEED)
   dataset = datasets.load_dataset('otb_folder', test_dir)
-  config = synthetic.get_config('runlocal')  # tracking: the same network and crop sizes.
+  config = synthetic.get_config('runlocal')  # the same network, tracking with 271 search crops.
+  config.model.search_size = 271
   random_init = models.init_variables(config, jax.random.key(config.seed))
 
   auc_trained = _auc(config, trained, dataset, tmp_path / 'trained')

@@ -34,10 +34,15 @@ def finalize_config(config):
   """A copy of ``config`` with the derived fields filled.
 
   ``total_steps`` None: ``num_epochs * data.pairs_per_epoch // batch_size``;
-  ``lr.warmup_steps`` None: ``lr.warmup_epochs`` epochs.
+  ``lr.warmup_steps`` None: ``lr.warmup_epochs`` epochs; ``train_search_size``
+  set (not None): the search crops of training are that size instead of
+  ``model.search_size`` (the network is fully convolutional, so a model trained
+  on smaller, cheaper crops tracks with the config's own ``model.search_size``).
   """
   config = copy.deepcopy(config)
   with config.unlocked():
+    if config.get('train_search_size') is not None:
+      config.model.search_size = int(config.train_search_size)
     steps_per_epoch = config.data.pairs_per_epoch // config.batch_size
     if config.total_steps is None:
       config.total_steps = int(config.num_epochs * steps_per_epoch)
