@@ -220,7 +220,14 @@ def run(args):
       tracker.init(first, box)
       times[0] = time.perf_counter() - start
       writer.write(video_io.draw_text(video_io.draw_box(first, box, label='init'), '#0'))
+      shown = None
       for index, frame in enumerate(frames, start=1):
+        if frame is None:  # an unreadable image: keep the box, keep the numbering
+          boxes.append(boxes[-1])
+          times.append(0.0)
+          base = shown if shown is not None else first
+          writer.write(video_io.draw_text(base, f'#{index}  unreadable frame skipped'))
+          continue
         if frame.shape != first.shape:
           raise UserError(f'frame {index} of {source.name!r} is {frame.shape[1]}x'
                           f'{frame.shape[0]}, the first was {width}x{height}')
@@ -260,6 +267,9 @@ def run(args):
 
   fps = meter.median_fps
   print(f'tracked {len(boxes)} frames at {fps:.1f} fps (median, after compilation)')
+  if source.unreadable:
+    print(f'{len(source.unreadable)} unreadable images were skipped (their result rows repeat '
+          f'the previous box): {", ".join(os.path.basename(p) for p in source.unreadable)}')
   for key, path in paths.items():
     print(f'{key + ":":9}{os.path.abspath(path)}')
   return dict(paths, fps=fps, num_frames=len(boxes))

@@ -8,6 +8,7 @@ Writers use the ``mp4v`` codec: the headless OpenCV wheels on PyPI ship no
 H.264 encoder.
 """
 
+import logging
 import os
 import time
 
@@ -140,7 +141,9 @@ class FrameSource:
   """Frames of a video file, an image folder or a camera, as RGB arrays.
 
   Iterating yields uint8 [H, W, 3] RGB frames in order. ``fps`` is the
-  source's frame rate when known (video files), else ``default_fps``.
+  source's frame rate when known (video files), else ``default_fps``. In an
+  image folder, an image after the first that does not decode yields None
+  (logged, its path appended to ``unreadable``).
 
   Example::
 
@@ -153,8 +156,26 @@ class FrameSource:
     self.name = name
     self.fps = fps
     self.num_frames = num_frames
+    self.unreadable = []  # image files skipped because they do not decode
     self._iter = frames_iter
     self._release = release
+
+  def _read_images(self, paths):
+    """Frames of an image folder; an unreadable image after the first yields None.
+
+    The first image must decode (VideoReadError naming it otherwise); a later one
+    that does not is logged, recorded in ``unreadable`` and yielded as None, so
+    that frame numbers stay those of the folder.
+    """
+    for i, path in enumerate(paths):
+      try:
+        yield read_image(path)
+      except VideoReadError:
+        if i == 0:
+          raise
+        logging.warning('skipping unreadable image %s', path)
+        self.unreadable.append(path)
+        yield None
 
   @classmethod
   def open(cls, video=None, frames=None, webcam=None, default_fps=30.0, max_frames=None):
@@ -172,7 +193,9 @@ class FrameSource:
       raise ValueError('give exactly one of video, frames, webcam')
     if frames is not None:
       paths = list_image_files(frames)[:max_frames]
-      return cls(frames, default_fps, (read_image(p) for p in paths), num_frames=len(paths))
+      source = cls(frames, default_fps, None, num_frames=len(paths))
+      source._iter = source._read_images(paths)  # pylint: disable=protected-access
+      return source
     if video is not None:
       if not os.path.isfile(video):
         raise VideoReadError(f'video file {video!r} does not exist')

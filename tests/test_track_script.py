@@ -113,6 +113,29 @@ def test_frame_folder_source(clip, tmp_path):
     np.testing.assert_array_equal(got, want)  # PNG is lossless; RGB order kept
 
 
+
+def test_unreadable_image_in_a_frame_folder_is_skipped(clip, runlocal_checkpoint, tmp_path,
+                                                       capsys):
+  """A corrupt image mid-folder: logged, its row repeats the previous box, counts kept."""
+  _, box, seq = clip
+  folder = tmp_path / 'frames'
+  folder.mkdir()
+  for i, frame in enumerate(seq.frames):
+    cv2.imwrite(str(folder / f'{i + 1:04d}.png'), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+  (folder / '0003.png').write_bytes(b'truncated')
+  out = tmp_path / 'out'
+  _load_script().main(['--frames', str(folder), '--box', box, '--out', str(out),
+                       '--checkpoint', runlocal_checkpoint])
+  printed = capsys.readouterr().out
+  assert '1 unreadable images were skipped' in printed and '0003.png' in printed
+  boxes = np.loadtxt(out / 'frames.txt', delimiter=',')
+  assert boxes.shape == (NUM_FRAMES, 4)  # rows stay aligned with the folder's frames
+  np.testing.assert_array_equal(boxes[2], boxes[1])
+  cap = cv2.VideoCapture(str(out / 'frames.mp4'))
+  assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == NUM_FRAMES
+  cap.release()
+
+
 def test_unreadable_video_names_the_path(capsys, tmp_path):
   missing = str(tmp_path / 'nope.mp4')
   assert missing in _error(capsys, ['--video', missing, '--box', '1,2,3,4', '--out', str(tmp_path)])
