@@ -26,7 +26,6 @@ interleave the two variants frame by frame so that both see the same load.
 
 import argparse
 import copy
-import importlib.util
 import json
 import math
 import os
@@ -50,14 +49,9 @@ DEFAULT_CONFIG = 'configs/spm_alexnet.py'
 # ------------------------------------------------------------------ helpers ---
 
 def load_config(spec):
-  """``path/to/config.py[:arg]`` -> ``get_config(arg)``, big_vision style."""
-  path, _, arg = spec.partition(':')
-  if not os.path.isabs(path) and not os.path.exists(path):
-    path = os.path.join(ROOT, path)
-  module_spec = importlib.util.spec_from_file_location('bench_config', path)
-  module = importlib.util.module_from_spec(module_spec)
-  module_spec.loader.exec_module(module)
-  return module.get_config(arg or None)
+  """``path/to/config.py[:arg]`` -> ``get_config(arg)``, relative paths also from the repo root."""
+  from spm_jax import config_file
+  return config_file.load(spec, root=ROOT)
 
 
 def with_variant(config, variant):

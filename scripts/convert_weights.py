@@ -30,7 +30,6 @@ the same state dicts need nothing more.
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
 import argparse
-import importlib.util
 import os
 import sys
 
@@ -65,13 +64,11 @@ def load_state_dict(path):
 
 def load_config(spec):
   """``path/to/config.py[:arg]`` -> the file's ``get_config(arg)``."""
-  path, _, arg = spec.partition(':')
-  if not os.path.isfile(path):
-    raise SystemExit(f'error: config file {path!r} not found')
-  module_spec = importlib.util.spec_from_file_location('_convert_config', path)
-  module = importlib.util.module_from_spec(module_spec)
-  module_spec.loader.exec_module(module)
-  return module.get_config(arg or None)
+  from spm_jax import config_file
+  try:
+    return config_file.load(spec)
+  except FileNotFoundError as e:
+    raise SystemExit(f'error: {e}') from e
 
 
 def main(argv=None):

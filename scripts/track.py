@@ -32,7 +32,6 @@ properly.
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
 import argparse
-import importlib.util
 import json
 import os
 import sys
@@ -85,15 +84,12 @@ def build_parser():
 
 
 def load_config(spec):
-  """``path/to/config.py[:arg]`` -> the file's ``get_config(arg)``."""
-  path, _, arg = spec.partition(':')
-  if not os.path.isfile(path):
-    raise UserError(f'config file {path!r} not found')
-  module_spec = importlib.util.spec_from_file_location('_track_config', path)
-  module = importlib.util.module_from_spec(module_spec)
+  """``path/to/config.py[:arg]`` -> the file's ``get_config(arg)``; UserError otherwise."""
+  from spm_jax import config_file
   try:
-    module_spec.loader.exec_module(module)
-    return module.get_config(arg or None)
+    return config_file.load(spec)
+  except FileNotFoundError as e:
+    raise UserError(str(e)) from e
   except (ValueError, KeyError, TypeError) as e:
     raise UserError(f'cannot build the config {spec!r}: {e}') from e
 

@@ -108,18 +108,38 @@ def variable_mismatches(config, variables):
   """
   from spm_jax import models  # local: models imports flax modules, export is light
   expected = jax.eval_shape(lambda key: models.init_variables(config, key), jax.random.key(0))
-  want = {k: tuple(v.shape) for k, v in flatten(expected).items()}
-  have = {k: tuple(np.shape(v)) for k, v in flatten(variables).items()}
+  want = {'/'.join(k): tuple(v.shape) for k, v in flatten(expected).items()}
+  have = {'/'.join(k): tuple(np.shape(v)) for k, v in flatten(variables).items()}
+  return shape_mismatches(have, want, scope='model')
+
+
+def shape_mismatches(have, want, scope='model'):
+  """Lines naming every difference between two ``{name: shape}`` dicts.
+
+  Args:
+    have: the checkpoint's shapes.
+    want: the shapes the config builds.
+    scope: what the config builds ('model' or 'state'), for the message.
+
+  Returns:
+    sorted lines ``name: checkpoint (a, b), config (c, d)``, ``name: missing
+    from the checkpoint (...)`` or ``name: not in the <scope> of this config
+    (...)``.
+  """
   lines = []
-  for path in sorted(set(want) | set(have)):
-    name = '/'.join(path)
-    if path not in have:
-      lines.append(f'{name}: missing from the checkpoint (config expects {want[path]})')
-    elif path not in want:
-      lines.append(f'{name}: not in the model of this config (checkpoint has {have[path]})')
-    elif have[path] != want[path]:
-      lines.append(f'{name}: checkpoint {have[path]}, config {want[path]}')
+  for name in sorted(set(want) | set(have)):
+    if name not in have:
+      lines.append(f'{name}: missing from the checkpoint (config expects {want[name]})')
+    elif name not in want:
+      lines.append(f'{name}: not in the {scope} of this config (checkpoint has {have[name]})')
+    elif have[name] != want[name]:
+      lines.append(f'{name}: checkpoint {have[name]}, config {want[name]}')
   return lines
+
+
+def shown_lines(lines, limit=20):
+  """The first ``limit`` lines, then ``... and N more``, for error messages."""
+  return lines[:limit] + ([f'... and {len(lines) - limit} more'] if len(lines) > limit else [])
 
 
 def check_variables(config, variables, source='checkpoint'):
@@ -137,7 +157,7 @@ def check_variables(config, variables, source='checkpoint'):
   """
   lines = variable_mismatches(config, variables)
   if lines:
-    shown = lines[:20] + ([f'... and {len(lines) - 20} more'] if len(lines) > 20 else [])
+    shown = shown_lines(lines)
     raise ValueError(f'{source} does not match the config ({len(lines)} mismatched '
                      'variables; was it saved with another config, e.g. runlocal?):\n  '
                      + '\n  '.join(shown))

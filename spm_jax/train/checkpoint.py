@@ -19,6 +19,8 @@ import jax
 import numpy as np
 import orbax.checkpoint as ocp
 
+from spm_jax import export
+
 logger = logging.getLogger(__name__)
 
 
@@ -148,16 +150,9 @@ def _saved_shapes(manager, step):
 
 def _check_shapes(saved, expected, path):
   """Raises :class:`CheckpointMismatchError` listing every difference."""
-  lines = []
-  for name in sorted(set(saved) | set(expected)):
-    if name not in saved:
-      lines.append(f'{name}: missing from the checkpoint (config expects {expected[name]})')
-    elif name not in expected:
-      lines.append(f'{name}: not in the state of this config (checkpoint has {saved[name]})')
-    elif saved[name] != expected[name]:
-      lines.append(f'{name}: checkpoint {saved[name]}, config {expected[name]}')
+  lines = export.shape_mismatches(saved, expected, scope='state')
   if lines:
-    shown = lines[:20] + ([f'... and {len(lines) - 20} more'] if len(lines) > 20 else [])
+    shown = export.shown_lines(lines)
     raise CheckpointMismatchError(
         f'checkpoint {path} does not match the config ({len(lines)} mismatched arrays; was the '
         'run started with another config?):\n  ' + '\n  '.join(shown))
