@@ -48,6 +48,7 @@ def add_training(config, *, batch_size=64, input_kind='pipeline', generalized=Tr
   lr.warmup_steps = config_dict.placeholder(int)  # None: from warmup_epochs.
   lr.warmup_init = 5e-3  # pysot siamrpn_alex: warm-up from 0.005.
   o = config.optimizer = ml_collections.ConfigDict()
+  o.name = 'sgd'  # sec. 4.2 "standard SGD"; 'adamw' (ours) for short runs from scratch.
   o.momentum = 0.9  # sec. 4.2 "standard SGD"; pysot momentum 0.9.
   o.nesterov = False
   o.weight_decay = 1e-4  # pysot 1e-4 (kernels only).

@@ -33,7 +33,7 @@ SHAPES = {
     'has_target': ((4,), np.bool_), 'category_boxes': ((4, 8, 4), np.float32),
     'category_mask': ((4, 8), np.bool_), 'cls_label': ((4, 19, 19, 5), np.int8),
     'reg_target': ((4, 19, 19, 5, 4), np.float32), 'reg_weight': ((4, 19, 19, 5), np.float32),
-    'pair_type': ((4,), np.int32),
+    'pair_type': ((4,), np.int32), 'undecodable': ((4,), np.int32),
 }
 
 
@@ -45,6 +45,7 @@ def test_fixed_shape_batches(data_config):
     assert set(np.unique(batch['cls_label'])) <= {-1, 0, 1}
     assert ((batch['cls_label'] != -1).sum((1, 2, 3)) <= 48).all()
     np.testing.assert_array_equal(batch['has_target'], batch['pair_type'] == 0)
+    assert not batch['undecodable'].any()
 
 
 def test_state_restore_continues_the_same_order(data_config):
@@ -63,3 +64,32 @@ def test_state_restore_continues_the_same_order(data_config):
   # A different seed gives different pairs.
   other = next(iter(pipeline.make_loader(data_config, model, seed=4)))
   assert not np.array_equal(other['search'], want[0]['search'])
+
+
+class _CorruptOddRecords:
+  """A data source whose odd records carry image bytes that do not decode."""
+
+  def __init__(self, source):
+    self.source = source
+
+  def __len__(self):
+    return len(self.source)
+
+  def __getitem__(self, i):
+    ex = dict(self.source[i])
+    if i % 2:
+      ex['image'] = b'\xff\xd8 not a jpeg'
+    return ex
+
+
+def test_undecodable_pairs_are_dropped_and_counted_in_the_batch(data_config, caplog):
+  sources = [(_CorruptOddRecords(src), kind) for src, kind in pipeline.load_sources(data_config)]
+  it = iter(pipeline.make_loader(data_config, _model_config(), sources=sources, seed=0))
+  batches = [next(it) for _ in range(3)]
+  for batch in batches:
+    assert {k: (v.shape, v.dtype) for k, v in batch.items()} == SHAPES
+  # A pair needs two good records (1/4 of draws with half the records bad, fewer when
+  # the template and search are the same record): dozens of drops over 12 pairs.
+  dropped = sum(int(b['undecodable'].sum()) for b in batches)
+  assert dropped >= 5
+  assert 'does not decode' in caplog.text

@@ -162,3 +162,35 @@ def test_update_before_init_is_refused():
   tracker = Tracker(config, models.init_variables(config, jax.random.key(0)))
   with pytest.raises(RuntimeError, match='before Tracker.init'):
     tracker.update(np.zeros((240, 320, 3), np.uint8))
+
+
+def test_set_box_moves_the_search_region():
+  """After set_box the tracker searches around the new box, keeping its template.
+
+  The embedded (trained) model sees the same textured patch at two places of
+  a 640 x 480 frame, 400 px apart (farther than a search region reaches):
+  initialised on the left copy it stays there, moved by set_box onto the right
+  copy it follows that one.
+  """
+  rng = np.random.default_rng(0)
+  patch = rng.integers(0, 256, (40, 40, 3), dtype=np.uint8)
+  frame = np.full((480, 640, 3), 128, np.uint8)
+  frame[200:240, 100:140] = patch
+  frame[200:240, 500:540] = patch
+  left, right = (100, 200, 40, 40), (500, 200, 40, 40)
+  tracker = Tracker.pretrained()
+  tracker.init(frame, left)
+  stay, _ = tracker.update(frame)
+  tracker.init(frame, left)
+  tracker.set_box(right)
+  moved, _ = tracker.update(frame)
+  assert np.abs(stay[0] - 100) < 10 and np.abs(moved[0] - 500) < 10, (stay, moved)
+  with pytest.raises(ValueError, match='w, h > 0'):
+    tracker.set_box((10, 10, 0, 5))
+
+
+def test_set_box_before_init_is_refused():
+  config = spm_alexnet.get_config('runlocal')
+  tracker = Tracker(config, models.init_variables(config, jax.random.key(0)))
+  with pytest.raises(RuntimeError, match='before Tracker.init'):
+    tracker.set_box((10, 10, 20, 20))

@@ -98,3 +98,45 @@ def test_update_does_not_recompile():
   for _ in range(3):
     _, state = update(grads, state, params)
   assert update._cache_size() == 1  # pylint: disable=protected-access
+
+
+def test_adamw_matches_numpy_reference():
+  """Two steps of 'adamw' against Adam written out in float64 (Loshchilov & Hutter)."""
+  config = _config(warmup=0, weight_decay=1e-2, grad_clip=0.0)
+  config.optimizer.name = 'adamw'
+  config.optimizer.b1, config.optimizer.b2 = 0.9, 0.999
+  lr = optimizer.make_lr_schedule(config)
+  tx = optimizer.make_optimizer(config, lr)
+  params = _params()
+  state = tx.init(params)
+  rng = np.random.default_rng(0)
+  grads = [jax.tree_util.tree_map(lambda x: jnp.asarray(rng.normal(size=x.shape), jnp.float32),
+                                  params) for _ in range(2)]
+
+  def reference(path_keys, p0):
+    p = np.asarray(p0, np.float64)
+    m = v = np.zeros_like(p)
+    decay = 1e-2 if path_keys[-1] == 'kernel' else 0.0
+    for t, g_tree in enumerate(grads, start=1):
+      g = np.asarray(g_tree[path_keys[0]][path_keys[1]][path_keys[2]], np.float64)
+      m = 0.9 * m + 0.1 * g
+      v = 0.999 * v + 0.001 * g * g
+      step = (m / (1 - 0.9 ** t)) / (np.sqrt(v / (1 - 0.999 ** t)) + 1e-8)
+      p = p - float(lr(t - 1)) * (step + decay * p)
+    return p
+
+  for g in grads:
+    updates, state = tx.update(g, state, params)
+    params = optax.apply_updates(params, updates)
+  for keys in (('backbone', 'conv1', 'kernel'), ('backbone', 'conv1', 'bias'),
+               ('backbone', 'conv1_bn', 'scale'), ('fm', 'fc0', 'kernel')):
+    got = params[keys[0]][keys[1]][keys[2]]
+    np.testing.assert_allclose(got, reference(keys, _params()[keys[0]][keys[1]][keys[2]]),
+                               rtol=1e-5, atol=1e-7, err_msg='/'.join(keys))
+
+
+def test_unknown_optimizer_is_named():
+  config = _config()
+  config.optimizer.name = 'lamb'
+  with pytest.raises(ValueError, match="'lamb'"):
+    optimizer.make_optimizer(config, optimizer.make_lr_schedule(config))

@@ -71,11 +71,35 @@ def _max_diff(a, b):
                              a, b)))
 
 
+class ReportingDrops(Interrupting):
+  """Batches that say the input pipeline dropped ``drops[i]`` pairs before batch i."""
+
+  def __init__(self, it, drops):
+    super().__init__(it)
+    self.drops = drops
+
+  def __next__(self):
+    i = self.i
+    batch = super().__next__()
+    batch['undecodable'] = np.zeros(len(batch['search']), np.int32)
+    batch['undecodable'][0] = self.drops.get(i, 0)
+    return batch
+
+
+DROPS = {2: 1, 5: 3}  # pairs dropped for undecodable images before batches 2 and 5.
+
+
 @pytest.fixture(scope='module')
 def unbroken_run(tmp_path_factory):
-  """The tiny config trained without interruption: (workdir, train() result)."""
+  """The tiny config trained without interruption: (workdir, train() result).
+
+  Its batches report pairs dropped by the input pipeline (``DROPS``); the
+  batches themselves are the default fake ones.
+  """
   whole = str(tmp_path_factory.mktemp('runs') / 'whole')
-  return whole, trainer.train(tiny_config(), whole)
+  config = tiny_config()
+  it = fake_data.FakePairs(config.model, config.batch_size, seed=config.seed)
+  return whole, trainer.train(config, whole, data_iterator=ReportingDrops(it, DROPS))
 
 
 def test_killed_run_resumes_to_the_same_parameters(tmp_path, unbroken_run):
@@ -106,6 +130,8 @@ def test_killed_run_resumes_to_the_same_parameters(tmp_path, unbroken_run):
   assert [r['step'] for r in records] == list(range(1, 9))
   for k in ('total', 'cm_cls', 'cm_box', 'fm_cls', 'fm_box', 'lr', 'pairs_per_s'):
     assert np.isfinite(records[-1][k]), k
+  # Running total of the pairs the input pipeline dropped (undecodable images).
+  assert [r['undecodable_pairs'] for r in records] == [0, 0, 1, 1, 1, 4, 4, 4]
   assert glob.glob(os.path.join(whole, 'tensorboard', 'events.out.tfevents.*'))
   # The checkpoint loads as inference variables.
   variables = trainer.load_variables(whole)

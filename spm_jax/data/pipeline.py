@@ -26,6 +26,8 @@ One batch (B = ``batch_size``, S = score size 19, A = 5 anchors, K =
   [B, S, S, A, 4] float32 dx, dy, dw, dh; ``reg_weight``: [B, S, S, A]
   float32 (1 at kept positives). See :mod:`spm_jax.data.labels`.
 * ``pair_type``: [B] int32 (0 same-instance, 1 same-category, 2 different).
+* ``undecodable``: [B] int32, pairs drawn and dropped before this one because
+  an image did not decode (the trainer logs their running total).
 """
 
 import logging
@@ -117,11 +119,13 @@ class PairMaker(grain.transforms.RandomMap):
 
   def random_map(self, element, rng):
     del element  # The pair is drawn from rng alone.
-    for _ in range(100):
+    for failures in range(100):
       spec = self.sampler.sample(rng)
       t_ex, s_ex, t_img, s_img = self._read(spec)
       if t_img is not None and s_img is not None:
-        return make_pair(spec, t_ex, s_ex, t_img, s_img, self.anchors, self.data, self.model, rng)
+        pair = make_pair(spec, t_ex, s_ex, t_img, s_img, self.anchors, self.data, self.model, rng)
+        pair['undecodable'] = np.int32(failures)  # counted in the batch: workers are processes.
+        return pair
       self.skipped += 1
       logger.warning('skipping a pair: an image of records %d/%d of source %d does not decode',
                      spec.template_record, spec.search_record, spec.source)

@@ -31,21 +31,8 @@ results; IoU does not change under a common shift).
 import numpy as np
 
 from spm_jax.evaluation import metrics
-from spm_jax.tracking import step as step_ops
 
 RECALL_THRESHOLDS = np.round(np.arange(0.5, 0.7001, 0.05), 2)  # fig. 6b's bracketed mean.
-
-
-def _set_state(tracker, box):
-  """Moves ``tracker``'s target state to ``box`` (x, y, w, h frame pixels).
-
-  Uses :class:`spm_jax.tracking.Tracker`'s ``_state`` (a host
-  :class:`~spm_jax.tracking.step.TrackState`), the one thing the tracker
-  carries from frame to frame besides the template.
-  """
-  x, y, w, h = (float(v) for v in box)
-  tracker._state = step_ops.TrackState(  # pylint: disable=protected-access
-      np.array([x + w / 2, y + h / 2], np.float32), np.array([w, h], np.float32))
 
 
 def gt_guided_candidates(tracker, seq):
@@ -70,7 +57,7 @@ def gt_guided_candidates(tracker, seq):
       continue
     if np.all(np.isfinite(gt[t - 1])) and gt[t - 1, 2] > 0 and gt[t - 1, 3] > 0:
       prev = gt[t - 1]
-    _set_state(tracker, prev)
+    tracker.set_box(prev)
     tracker.update(frame)
     out = tracker.last_outputs
     if proposals is None:

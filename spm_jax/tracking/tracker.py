@@ -105,6 +105,21 @@ class Tracker:
         step_ops.clamp_state(state, geometry.frame_size, self.config.tracking.min_size))
     self.last_outputs = None
 
+  def set_box(self, box):
+    """Moves the tracked state to ``box`` (x, y, w, h frame pixels), keeping the template.
+
+    The next ``update`` searches around this box, as if the tracker had
+    predicted it (re-detection by another component, ground-truth-guided
+    analyses such as :mod:`spm_jax.evaluation.recall`). Not clamped to a frame.
+    """
+    if self._template is None:
+      raise RuntimeError('Tracker.set_box() called before Tracker.init(frame, box)')
+    x, y, w, h = (float(v) for v in box)
+    if not all(np.isfinite((x, y, w, h))) or w <= 0 or h <= 0:
+      raise ValueError(f'box must be finite (x, y, w, h) with w, h > 0, got {tuple(box)}')
+    self._state = step_ops.TrackState(np.array([x + w / 2, y + h / 2], np.float32),
+                                      np.array([w, h], np.float32))
+
   def update(self, frame):
     """Tracks into ``frame``; returns ``(box, score)``, box (x, y, w, h) float64."""
     if self._template is None:

@@ -172,11 +172,19 @@ def train(config, workdir, data_iterator=None):
   # Loop.
   writer = metrics_lib.MetricWriter(workdir, enabled=is_main)
   last, sums = {}, {}
+  undecodable = 0  # pairs dropped by the input pipeline since this invocation started.
   bar = tqdm.tqdm(total=total, initial=start, desc='train', disable=not is_main, dynamic_ncols=True)
   t0, s0 = time.time(), start
   try:
     for step in range(start, total):
-      batch = step_lib.shard_batch(next(data_it), n_local)
+      host_batch = next(data_it)
+      if 'undecodable' in host_batch:
+        dropped = int(np.sum(host_batch['undecodable']))
+        if dropped:
+          undecodable += dropped
+          logger.warning('step %d: %d pairs dropped (undecodable images), %d so far', step,
+                         dropped, undecodable)
+      batch = step_lib.shard_batch(host_batch, n_local)
       p_state, p_metrics = p_step(p_state, batch, p_rng)
       m = unreplicate(p_metrics)
       if not bool(m['finite']):
@@ -197,6 +205,7 @@ def train(config, workdir, data_iterator=None):
         record = {k: v / (done - s0) for k, v in sums.items()}
         record['lr'] = last['lr']
         record['pairs_per_s'] = (done - s0) * config.batch_size / max(time.time() - t0, 1e-9)
+        record['undecodable_pairs'] = undecodable
         writer.write_scalars(done, record)
         t0, s0, sums = time.time(), done, {}
       if done % config.checkpoint_every == 0 or done == total:
