@@ -86,6 +86,19 @@ ROWS = {
 }
 BASELINES = ('CSRT', 'KCF', 'MIL')
 CONTRIB_BASELINES = ('CSRT', 'KCF')
+# Paired differences reported with bootstrap intervals: (label, row a, row b).
+COMPARISONS = (
+    ('series-parallel + GT - CM only', 'sp_gt', 'cm_only'),
+    ('series-parallel + GT - CSRT', 'sp_gt', 'CSRT'),
+    ('series-parallel: GT - no GT', 'sp_gt', 'sp_nogt'),
+    ('series - series-parallel (GT)', 'series_gt', 'sp_gt'),
+    ('series - series-parallel (no GT)', 'series_nogt', 'sp_nogt'),
+    ('K = 9 - K = 1', 'sp_gt', 'sp_gt_k1'),
+    ('K = 15 - K = 9', 'sp_gt_k15', 'sp_gt'),
+    ('FM cross-correlation - relation network', 'xcorr_gt', 'sp_gt'),
+    ('FM conv4 only - conv2 + conv4', 'conv4_gt', 'sp_gt'),
+    ('FM cross-correlation - CSRT', 'xcorr_gt', 'CSRT'),
+)
 RECALL_K = 15  # one pass at the largest K gives every smaller K (recall module docstring).
 RECALL_MODELS = ('spm_gt', 'spm_nogt', 'siamrpn_gt')
 K_SWEEP = (1, 3, 5, 9, 15)
@@ -215,6 +228,7 @@ def write_tables(out, test_dir, train_records, recalls):
   from spm_jax.evaluation import datasets
   from spm_jax.evaluation import plots
   from spm_jax.evaluation import report
+  from spm_jax.evaluation import stats
   dataset = datasets.load_dataset('otb_folder', test_dir)
   reports = {}
   for row in list(ROWS) + list(BASELINES):
@@ -263,6 +277,16 @@ def write_tables(out, test_dir, train_records, recalls):
     if row in reports:
       md.append(f'| {row} | {cell(row, "success_auc")} | {cell(row, "precision_20")} | '
                 f'{reports[row]["fps"]:.1f} |')
+  md += ['', '## Paired differences (success AUC)', '',
+         'Mean over videos of a - b; 95 % paired bootstrap interval over the videos '
+         '(`spm_jax.evaluation.stats`, 10,000 resamples, seed 0); videos where a is better / '
+         'worse.', '', '| a - b | difference | 95 % interval | better / worse |',
+         '| --- | --- | --- | --- |']
+  for label, a, b in COMPARISONS:
+    if a in reports and b in reports:
+      c = stats.compare_reports(reports[a], reports[b])
+      md.append(f'| {label} | {c["diff"]:+.3f} | [{c["low"]:+.3f}, {c["high"]:+.3f}] | '
+                f'{c["wins"]} / {c["losses"]} |')
   md += ['', '## Trainings', '', '| training | config | steps | wall time (min) |',
          '| --- | --- | --- | --- |']
   for name, rec in train_records.items():
