@@ -207,6 +207,14 @@ def _require_file(kind, path):
     raise _missing(kind, path, 'file')
 
 
+def _read_groundtruth(kind, seq_dir, **kwargs):
+  """``(path, rows)`` of ``seq_dir/groundtruth.txt``; a missing folder or file is named."""
+  _require_dir(kind, seq_dir)
+  path = os.path.join(seq_dir, 'groundtruth.txt')
+  _require_file(kind, path)
+  return path, results_lib.read_rows(path, **kwargs)
+
+
 def _read_list(kind, path):
   _require_file(kind, path)
   with open(path) as f:
@@ -416,10 +424,7 @@ def vot(root, year=2018, box_mode='bounds'):
 
   def load(name):
     seq_dir = os.path.join(root, name)
-    _require_dir('vot', seq_dir)
-    gt_path = os.path.join(seq_dir, 'groundtruth.txt')
-    _require_file('vot', gt_path)
-    raw = results_lib.read_rows(gt_path, widths=(4, 8))
+    gt_path, raw = _read_groundtruth('vot', seq_dir, widths=(4, 8))
     polys = box_to_polygon(raw) if raw.shape[1] == 4 else raw
     img_dir = os.path.join(seq_dir, 'color')
     frames = list_images(img_dir if os.path.isdir(img_dir) else seq_dir)
@@ -469,9 +474,7 @@ def lasot(root, names: Optional[Seq[str]] = None):
 
   def load(name):
     d = seq_dir(name)
-    gt_path = os.path.join(d, 'groundtruth.txt')
-    _require_file('lasot', gt_path)
-    gt = results_lib.read_rows(gt_path)
+    gt_path, gt = _read_groundtruth('lasot', d)
     img_dir = os.path.join(d, 'img')
     _require_dir('lasot', img_dir)
     frames = list_images(img_dir)
@@ -509,10 +512,7 @@ def got10k(root, split='val'):
 
   def load(name):
     d = os.path.join(split_dir, name)
-    _require_dir('got10k', d)
-    gt_path = os.path.join(d, 'groundtruth.txt')
-    _require_file('got10k', gt_path)
-    gt = results_lib.read_rows(gt_path)
+    gt_path, gt = _read_groundtruth('got10k', d)
     frames = list_images(d)
     if len(gt) == 1 and len(frames) > 1:
       gt = _pad_first_frame_only(gt, len(frames))

@@ -181,10 +181,7 @@ def precision_curve(pred, gt, thresholds=PRECISION_THRESHOLDS, first_frame='gt')
   Returns:
     [T] float64.
   """
-  pred, gt = prepare(pred, gt, first_frame)
-  e = center_error(pred, gt)
-  with np.errstate(invalid='ignore'):
-    return _share(e[:, None] <= np.asarray(thresholds)[None])
+  return _error_curve(center_error, pred, gt, thresholds, first_frame)
 
 
 def precision_at(pred, gt, threshold=20, first_frame='gt'):
@@ -214,8 +211,13 @@ def normalized_precision_curve(pred, gt, thresholds=NORM_PRECISION_THRESHOLDS,
   Returns:
     [T] float64.
   """
+  return _error_curve(normalized_center_error, pred, gt, thresholds, first_frame)
+
+
+def _error_curve(error_fn, pred, gt, thresholds, first_frame):
+  """Share of frames whose ``error_fn(pred, gt)`` is <= t, for each threshold t."""
   pred, gt = prepare(pred, gt, first_frame)
-  e = normalized_center_error(pred, gt)
+  e = error_fn(pred, gt)
   with np.errstate(invalid='ignore'):
     return _share(e[:, None] <= np.asarray(thresholds)[None])
 
