@@ -185,7 +185,7 @@ def test_set_box_moves_the_search_region():
   tracker.set_box(right)
   moved, _ = tracker.update(frame)
   assert np.abs(stay[0] - 100) < 10 and np.abs(moved[0] - 500) < 10, (stay, moved)
-  with pytest.raises(ValueError, match='w, h > 0'):
+  with pytest.raises(ValueError, match='zero or negative size'):
     tracker.set_box((10, 10, 0, 5))
 
 

@@ -108,7 +108,6 @@ class PairMaker(grain.transforms.RandomMap):
         indexes, data_config.video_weight, data_config.still_weight,
         tuple(data_config.pair_type_weights), data_config.max_frame_gap, data_config.max_tries)
     self.anchors = model_anchors(model_config)
-    self.skipped = 0
 
   def _read(self, spec):
     src = self.sources[spec.source]
@@ -126,7 +125,6 @@ class PairMaker(grain.transforms.RandomMap):
         pair = make_pair(spec, t_ex, s_ex, t_img, s_img, self.anchors, self.data, self.model, rng)
         pair['undecodable'] = np.int32(failures)  # counted in the batch: workers are processes.
         return pair
-      self.skipped += 1
       logger.warning('skipping a pair: an image of records %d/%d of source %d does not decode',
                      spec.template_record, spec.search_record, spec.source)
     raise RuntimeError('100 pairs in a row had images that do not decode')

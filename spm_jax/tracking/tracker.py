@@ -114,9 +114,7 @@ class Tracker:
     """
     if self._template is None:
       raise RuntimeError('Tracker.set_box() called before Tracker.init(frame, box)')
-    x, y, w, h = (float(v) for v in box)
-    if not all(np.isfinite((x, y, w, h))) or w <= 0 or h <= 0:
-      raise ValueError(f'box must be finite (x, y, w, h) with w, h > 0, got {tuple(box)}')
+    x, y, w, h = check_box(box, None)
     self._state = step_ops.TrackState(np.array([x + w / 2, y + h / 2], np.float32),
                                       np.array([w, h], np.float32))
 

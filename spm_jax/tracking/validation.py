@@ -36,7 +36,8 @@ def check_box(box, frame_shape):
   value beyond +-``MAX_COORDINATE`` (2**24) pixels, has w <= 0 or h <= 0,
   has w or h below ``MIN_SIDE`` (0.01 pixel), or lies wholly outside the frame (a box that touches the
   frame only along an edge counts as outside). A box partly outside is
-  accepted: tracking starts from it as given.
+  accepted: tracking starts from it as given. ``frame_shape`` None skips the
+  frame check (a box set without a frame, ``Tracker.set_box``).
   """
   try:
     arr = np.asarray(box, dtype=np.float64).reshape(-1)
@@ -54,6 +55,8 @@ def check_box(box, frame_shape):
   if w < MIN_SIDE or h < MIN_SIDE:
     raise ValueError(f'box {arr.tolist()} is too small: w and h must be at least {MIN_SIDE} '
                      f'pixel (w={w}, h={h})')
+  if frame_shape is None:
+    return arr
   height, width = frame_shape[:2]
   if x >= width or y >= height or x + w <= 0 or y + h <= 0:
     raise ValueError(f'box {arr.tolist()} lies wholly outside the {width}x{height} frame')

@@ -80,8 +80,9 @@ def make_optimizer(config, lr_fn):
 
   clip by global norm -> weight decay (kernels) -> SGD with momentum at
   ``lr_fn`` (``optimizer.name = 'sgd'``), or clip -> Adam -> decoupled weight
-  decay (kernels) at ``lr_fn`` (``'adamw'``, ``optimizer.b1`` / ``b2``); parameters matching ``optimizer.frozen`` are routed to
-  ``optax.set_to_zero`` (no update, no optimizer state).
+  decay (kernels) at ``lr_fn`` (``'adamw'``, ``optimizer.b1`` / ``b2``);
+  parameters matching ``optimizer.frozen`` are routed to ``optax.set_to_zero``
+  (no update, no optimizer state).
 
   Args:
     config: the full config (uses ``optimizer``).
