@@ -28,9 +28,7 @@ def _conv(x, w, strides, padding, groups=1):
 @pytest.mark.parametrize('shape, kernel, strides, padding, groups', [
     ((2, 20, 20, 8), (5, 5, 4, 12), (1, 1), [(2, 2), (2, 2)], 2),  # conv2-like, groups 2
     ((1, 9, 9, 6), (3, 3, 2, 9), (1, 1), 'SAME', 3),
-    ((2, 41, 40, 3), (11, 11, 3, 24), (2, 2), [(5, 5), (5, 5)], 1),  # runlocal conv1: space-to-depth
-    ((1, 30, 31, 3), (4, 4, 3, 8), (2, 2), [(1, 0), (2, 1)], 1),  # even kernel, uneven padding
-    ((1, 12, 12, 3), (3, 3, 3, 96), (2, 2), [(1, 1), (1, 1)], 1),  # paper conv1 width: direct
+    ((1, 15, 16, 8), (4, 4, 4, 8), (2, 2), [(1, 0), (2, 1)], 2),  # strided, uneven padding
 ])
 def test_cpu_friendly_conv_matches_lax(shape, kernel, strides, padding, groups):
   x = jax.random.normal(jax.random.key(0), shape)

@@ -42,17 +42,71 @@ def _xcorr_reference(x, z):
   return out
 
 
-@pytest.mark.parametrize('side', [6, 5])
-def test_depthwise_xcorr_matches_float64_reference(side):
+def _pairs(x, z):
+  """[B, K, ...] proposals and [B, 1 or K, ...] templates as [B K, ...] per-proposal pairs."""
+  return x.reshape((-1,) + x.shape[2:]), np.broadcast_to(z, x.shape).reshape((-1,) + x.shape[2:])
+
+
+@pytest.mark.parametrize('side, num_templates', [(6, 1), (5, 1), (6, 3)])
+def test_depthwise_xcorr_matches_float64_reference(side, num_templates):
+  # One template shared by the K = 3 proposals of a pair, or one per proposal.
   rng = np.random.default_rng(0)
-  x = rng.normal(size=(3, side, side, 4)).astype(np.float32)
-  z = rng.normal(size=(3, side, side, 4)).astype(np.float32)
+  x = rng.normal(size=(2, 3, side, side, 4)).astype(np.float32)
+  z = rng.normal(size=(2, num_templates, side, side, 4)).astype(np.float32)
   got = np.asarray(jax.jit(fm_head.depthwise_xcorr_same)(x, z))
-  np.testing.assert_allclose(got, _xcorr_reference(x, z), rtol=1e-5, atol=1e-6)
+  want = _xcorr_reference(*_pairs(x, z)).reshape(x.shape)
+  np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
   # The zero shift sits at ((h - 1) // 2, (w - 1) // 2): the plain inner product.
   c = (side - 1) // 2
-  np.testing.assert_allclose(got[:, c, c], (x.astype(np.float64) * z).sum((1, 2)) / side**2,
+  np.testing.assert_allclose(got[:, :, c, c], (x.astype(np.float64) * z).sum((2, 3)) / side**2,
                              rtol=1e-5, atol=1e-6)
+
+
+def _xcorr_grads_reference(x, z, g):
+  """float64 loops ([N, h, w, C] pairs): the gradients of sum(g * xcorr(x, z)) from the terms.
+
+  Every term ``x[yy, xx] z[i, j] / (h w)`` of output cell (oy, ox) sends
+  ``g[oy, ox] z[i, j] / (h w)`` to ``dx[yy, xx]`` and ``g[oy, ox] x[yy, xx] / (h w)``
+  to ``dz[i, j]``.
+  """
+  x, z, g = (np.asarray(a, np.float64) for a in (x, z, g))
+  n, h, w, _ = x.shape
+  py, px = (h - 1) // 2, (w - 1) // 2
+  dx, dz = np.zeros_like(x), np.zeros_like(z)
+  for b in range(n):
+    for oy in range(h):
+      for ox in range(w):
+        for i in range(h):
+          for j in range(w):
+            yy, xx = oy + i - py, ox + j - px
+            if 0 <= yy < h and 0 <= xx < w:
+              dx[b, yy, xx] += g[b, oy, ox] * z[b, i, j] / (h * w)
+              dz[b, i, j] += g[b, oy, ox] * x[b, yy, xx] / (h * w)
+  return dx, dz
+
+
+@pytest.mark.parametrize('shape, num_templates', [((6, 6), 1), ((5, 5), 1), ((4, 7), 1),
+                                                 ((1, 1), 1), ((6, 6), 3)])
+def test_depthwise_xcorr_gradients_match_float64_reference(shape, num_templates):
+  # Even, odd and non-square grids (asymmetric 'SAME' padding); a shared
+  # template's gradient is the sum over its proposals.
+  rng = np.random.default_rng(1)
+  x, g = (rng.normal(size=(2, 3) + shape + (3,)).astype(np.float32) for _ in range(2))
+  z = rng.normal(size=(2, num_templates) + shape + (3,)).astype(np.float32)
+  _, vjp = jax.vjp(fm_head.depthwise_xcorr_same, x, z)
+  dx, dz = jax.jit(vjp)(g)
+  xs, zs = _pairs(x, z)
+  want_dx, want_dz = _xcorr_grads_reference(xs, zs, g.reshape(xs.shape))
+  want_dz = want_dz.reshape(x.shape).sum(1, keepdims=True) if num_templates == 1 else want_dz
+  np.testing.assert_allclose(np.asarray(dx), want_dx.reshape(x.shape), rtol=1e-5, atol=1e-6)
+  np.testing.assert_allclose(np.asarray(dz), want_dz.reshape(z.shape), rtol=1e-5, atol=1e-6)
+
+
+def test_depthwise_xcorr_rejects_mismatched_template():
+  with pytest.raises(ValueError, match='template shape'):
+    fm_head.depthwise_xcorr_same(jnp.zeros((2, 3, 6, 6, 3)), jnp.zeros((2, 1, 5, 5, 3)))
+  with pytest.raises(ValueError, match='template shape'):
+    fm_head.depthwise_xcorr_same(jnp.zeros((2, 3, 6, 6, 3)), jnp.zeros((2, 2, 6, 6, 3)))
 
 
 def _head(head, features=('conv4', 'conv2')):
