@@ -40,6 +40,34 @@ def test_cpu_friendly_conv_matches_lax(shape, kernel, strides, padding, groups):
   np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-4)
 
 
+@pytest.mark.parametrize('shape, kernel, padding', [
+    ((2, 41, 40, 3), (11, 11, 3, 24), [(5, 5), (5, 5)]),  # runlocal conv1
+    ((1, 30, 31, 3), (4, 4, 3, 8), [(1, 0), (2, 1)]),  # even kernel, uneven padding
+])
+def test_space_to_depth_conv_matches_strided_conv(shape, kernel, padding):
+  x = jax.random.normal(jax.random.key(0), shape)
+  w = jax.random.normal(jax.random.key(1), kernel)
+  want = _conv(x, w, (2, 2), padding)
+  got = backbone.space_to_depth_conv(x, w, tuple(map(tuple, padding)))
+  assert got.shape == want.shape
+  np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-4)
+
+
+@pytest.mark.parametrize('faster', [True, False])
+def test_cpu_friendly_conv1_takes_either_lowering(monkeypatch, faster):
+  # conv1 goes through space-to-depth only where that is the faster lowering;
+  # the sums are the strided conv's either way.
+  calls = []
+  monkeypatch.setattr(backbone, 'space_to_depth_is_faster', lambda: faster)
+  real = backbone.space_to_depth_conv
+  monkeypatch.setattr(backbone, 'space_to_depth_conv', lambda *a: calls.append(1) or real(*a))
+  x = jax.random.normal(jax.random.key(0), (1, 41, 41, 3))
+  w = jax.random.normal(jax.random.key(1), (11, 11, 3, 24))
+  got = backbone.cpu_friendly_conv(x, w, (2, 2), [(5, 5), (5, 5)], dimension_numbers=NHWC)
+  np.testing.assert_allclose(got, _conv(x, w, (2, 2), [(5, 5), (5, 5)]), rtol=1e-5, atol=1e-4)
+  assert len(calls) == (1 if faster else 0)
+
+
 def test_conv_same_by_taps_matches_padded_conv():
   x = jax.random.normal(jax.random.key(0), (3, 6, 6, 10))
   for k in (1, 3, 5):
