@@ -7,7 +7,6 @@ import pytest
 
 from configs import spm_alexnet
 from spm_jax import models
-from spm_jax.models import backbone
 from spm_jax.models import cm_head
 
 
@@ -83,37 +82,6 @@ def test_local_response_norm_matches_reference():
   x = np.random.default_rng(0).normal(0, 30, (2, 3, 4, 11)).astype(np.float32)
   got = models.local_response_norm(jnp.asarray(x), size=5, alpha=1e-2, beta=0.75, k=1.0)
   np.testing.assert_allclose(got, lrn_reference(x, 5, 1e-2, 0.75, 1.0), rtol=1e-5)
-
-
-def _max_pool_reference(x, g):
-  """float64 loops: 3x3 / 2 max pooling with padding 1, and the gradient of sum(g * pool)."""
-  x, g = np.asarray(x, np.float64), np.asarray(g, np.float64)
-  b, h, w, c = x.shape
-  oh, ow = (h - 1) // 2 + 1, (w - 1) // 2 + 1
-  out, dx = np.zeros((b, oh, ow, c)), np.zeros_like(x)
-  for n in range(b):
-    for oy in range(oh):
-      for ox in range(ow):
-        for ch in range(c):
-          cells = [(2 * oy - 1 + i, 2 * ox - 1 + j) for i in range(3) for j in range(3)]
-          cells = [(y, xx) for y, xx in cells if 0 <= y < h and 0 <= xx < w]
-          y, xx = max(cells, key=lambda p: x[n, p[0], p[1], ch])
-          out[n, oy, ox, ch] = x[n, y, xx, ch]
-          dx[n, y, xx, ch] += g[n, oy, ox, ch]
-  return out, dx
-
-
-@pytest.mark.parametrize('shape', [(2, 8, 8, 3), (1, 9, 7, 2), (1, 1, 1, 1)])
-def test_max_pool_matches_float64_reference(shape):
-  # Distinct values (a permutation), so the argmax and the gradient are unique.
-  rng = np.random.default_rng(0)
-  x = rng.permutation(np.prod(shape)).reshape(shape).astype(np.float32) - 5.0
-  g = rng.normal(size=(shape[0], (shape[1] - 1) // 2 + 1, (shape[2] - 1) // 2 + 1,
-                       shape[3])).astype(np.float32)
-  want, want_dx = _max_pool_reference(x, g)
-  got, vjp = jax.vjp(backbone.max_pool_3x3_s2, jnp.asarray(x))
-  np.testing.assert_array_equal(np.asarray(got), want)
-  np.testing.assert_allclose(np.asarray(vjp(jnp.asarray(g))[0]), want_dx, rtol=1e-6, atol=1e-6)
 
 
 def test_xcorr_matches_loop():
