@@ -14,9 +14,11 @@ Differences from the paper's setting, all for a 2-core CPU:
 * training search crops of 207 px (``train_search_size``; tracking at 271).
 
 Train (builds the dataset into ``--config.data.data_dir`` first, about a
-minute). Measured: 17-19 minutes on 2 CPU cores (0.7 s a step); success AUC
-0.695 on the 20 procedural validation videos, where OpenCV's CSRT gets 0.681
-(docs/results.md has the whole study on the 50 test videos)::
+minute). Measured: 17-19 minutes on 2 CPU cores of an EPYC VM with AVX-512
+(0.7 s a step), about 24 minutes on the same cores where the VM shows only
+AVX2 (1.6x lower matmul peak; docs/benchmarks.md); success AUC 0.695 on the 20
+procedural validation videos, where OpenCV's CSRT gets 0.681 (docs/results.md
+has the whole study on the 50 test videos)::
 
   python scripts/train.py --config configs/synthetic.py --workdir /tmp/spm_synth \
       --config.data.data_dir=/tmp/tfds
@@ -31,8 +33,10 @@ Variants (comma separated after the file name, e.g.
 * ``k``: FM candidates when tracking (fig. 6a), default 9.
 * ``fm_head``: 'relation' (default) or 'xcorr', the FM stage comparing
   template and proposal features by depthwise cross-correlation instead of
-  the relation network (sec. 5.3). Trains at about 1.3 s a step on 2 CPU
-  cores (34 minutes): the correlation's backward pass is slow on XLA:CPU.
+  the relation network (sec. 5.3). Trains as fast as the relation network
+  (0.74 vs 0.75 s a step of fake pairs, 23.6 minutes for the whole run on the
+  AVX2-only VM) since the correlation became two contractions
+  (``fm_head.depthwise_xcorr_same``); 1.3 s a step before.
 * ``fm_features``: FM feature taps joined by '+', default 'conv4+conv2'
   (sec. 4.1); 'conv4' is the single-layer ablation of sec. 5.3.
 * ``runlocal``: a tiny run for CI (search crop 175, batch 2, 8 steps).
