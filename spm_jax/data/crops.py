@@ -20,6 +20,8 @@ import dataclasses
 import cv2
 import numpy as np
 
+from spm_jax.data import image_io
+
 # AlexNet PCA lighting of ImageNet RGB (Krizhevsky et al. 2012), on 0..255 pixels.
 _EIG_VAL = np.array([0.2175, 0.0188, 0.0045], np.float32) * 255.0
 _EIG_VEC = np.array([[-0.5675, 0.7192, 0.4009],
@@ -99,7 +101,7 @@ def warp(image, frame, pad=None):
   """[H, W, 3] uint8 image -> [size, size, 3] uint8 crop; outside filled with ``pad``
   (default: the image's per-channel mean)."""
   if pad is None:
-    pad = cv2.mean(image)[:3]  # one pass, no float copy: 10x NumPy's mean here.
+    pad = image_io.frame_mean(image)
   return cv2.warpAffine(image, frame.affine(), (frame.size, frame.size), flags=cv2.INTER_LINEAR,
                         borderMode=cv2.BORDER_CONSTANT, borderValue=tuple(float(v) for v in pad))
 

@@ -12,6 +12,15 @@ import numpy as np
 logger = logging.getLogger(__name__)
 
 
+def frame_mean(frame):
+  """(3,) float64 mean colour of a uint8 [H, W, 3] frame (the crops' fill colour).
+
+  ``cv2.mean`` runs in one pass without a float copy of the frame (a 4K frame:
+  a few ms, against ~130 ms for NumPy's ``mean``).
+  """
+  return np.asarray(cv2.mean(frame)[:3], np.float64)
+
+
 def decode_image(data):
   """Encoded bytes -> [H, W, 3] uint8 RGB, or None if OpenCV cannot decode them."""
   buf = np.frombuffer(data, np.uint8)

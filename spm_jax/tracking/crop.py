@@ -18,15 +18,6 @@ def context_side(size, context_amount):
   return float(np.sqrt((w + p) * (h + p)))
 
 
-def frame_mean(frame):
-  """(3,) float64 mean colour of a uint8 [H, W, 3] frame (the crops' fill colour).
-
-  ``cv2.mean`` runs in one pass without a float copy of the frame (a 4K frame:
-  a few ms, against ~130 ms for NumPy's ``mean``).
-  """
-  return np.asarray(cv2.mean(frame)[:3], np.float64)
-
-
 def crop_square(frame, center, side, out_size, fill):
   """Crops a square of ``side`` frame pixels centred on ``center`` and resizes it.
 

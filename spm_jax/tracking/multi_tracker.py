@@ -32,6 +32,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from spm_jax.data import image_io
 from spm_jax.tracking import crop as crop_ops
 from spm_jax.tracking import step as step_ops
 from spm_jax.tracking.validation import check_box, check_frame
@@ -147,7 +148,7 @@ class MultiTracker:
     m = self.config.model
     center = np.array([x + w / 2, y + h / 2])
     side = crop_ops.context_side((w, h), m.context_amount)
-    fill = crop_ops.frame_mean(frame)
+    fill = image_io.frame_mean(frame)
     crop, _, scale = crop_ops.crop_square(frame, center, side, m.template_size, fill)
     scale = float(np.float32(scale))  # as Tracker.init, which goes through float32
     c = m.template_size / 2.0
@@ -208,7 +209,7 @@ class MultiTracker:
       frame = frames_by_slot[slot]
       side = (crop_ops.context_side(self._size[slot], m.context_amount) * m.search_size
               / m.template_size)
-      fill = crop_ops.frame_mean(frame)
+      fill = image_io.frame_mean(frame)
       crops[slot], origins[slot], scales[slot] = crop_ops.crop_square(
           frame, self._center[slot], side, size, fill)
       frame_sizes[slot] = (frame.shape[1], frame.shape[0])

@@ -6,6 +6,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from spm_jax.data import image_io
 from spm_jax.tracking import crop as crop_ops
 from spm_jax.tracking import step as step_ops
 from spm_jax.tracking.validation import check_box, check_frame
@@ -80,7 +81,7 @@ class Tracker:
     return self._template is not None
 
   def _geometry(self, frame, center, side, out_size):
-    fill = crop_ops.frame_mean(frame)
+    fill = image_io.frame_mean(frame)
     crop, origin, scale = crop_ops.crop_square(frame, center, side, out_size, fill)
     # Host (NumPy) values: the jitted step takes them in one transfer.
     geometry = step_ops.CropGeometry(np.asarray(origin, np.float32), np.float32(scale),
