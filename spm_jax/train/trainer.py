@@ -17,6 +17,7 @@ import jax
 import numpy as np
 import tqdm
 
+from spm_jax.data import prefetch
 from spm_jax.train import checkpoint as ckpt_lib
 from spm_jax.train import fake_data
 from spm_jax.train import metrics as metrics_lib
@@ -83,7 +84,10 @@ def make_data_iterator(config):
       from jax.experimental import multihost_utils  # pylint: disable=import-outside-toplevel
       multihost_utils.sync_global_devices('spm_jax: datasets prepared')
   shard = grain.sharding.ShardByJaxProcess() if jax.process_count() > 1 else None
-  return iter(pipeline.make_loader(data, config.model, seed=config.seed, shard_options=shard))
+  batches = iter(pipeline.make_loader(data, config.model, seed=config.seed, shard_options=shard))
+  if data.get('prefetch', 0):
+    batches = prefetch.ThreadPrefetch(batches, size=data.prefetch)
+  return batches
 
 
 # ----------------------------------------------------------------- state ---
@@ -214,6 +218,8 @@ def train(config, workdir, data_iterator=None):
     bar.close()
     writer.close()
     manager.close()
+    if isinstance(data_it, prefetch.ThreadPrefetch):
+      data_it.close()
   return {'state': unreplicate(p_state.checkpoint_items()), 'metrics': last}
 
 
