@@ -32,6 +32,7 @@ rows and the recall). Re-running skips what is done.
 # pylint: disable=g-import-not-at-top,wrong-import-position
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -55,6 +56,8 @@ flags.DEFINE_list('train_overrides', [], 'Extra "--config.x=y" flags for every t
 flags.DEFINE_string('contrib_python', None,
                     'Python whose cv2 is opencv-contrib, for the CSRT and KCF baselines.')
 flags.DEFINE_bool('recall', True, 'Measure the CM candidate recall (fig. 6b).')
+flags.DEFINE_list('seeds', ['0'], 'Training seeds (config.seed): every training and its rows run '
+                  'once per seed; seed 0 keeps the plain names, seed s the suffix "_s<s>".')
 FLAGS = flags.FLAGS
 
 CONFIG = 'configs/synthetic.py'
@@ -99,9 +102,30 @@ COMPARISONS = (
     ('FM conv4 only - conv2 + conv4', 'conv4_gt', 'sp_gt'),
     ('FM cross-correlation - CSRT', 'xcorr_gt', 'CSRT'),
 )
+# Rows reported over training seeds (--seeds), and their comparisons with a two-level
+# bootstrap over runs and videos (stats.runs_bootstrap); baselines are one "run".
+SEED_ROWS = ('sp_gt', 'series_gt', 'cm_only', 'sp_nogt', 'xcorr_gt', 'conv4_gt')
+SEED_COMPARISONS = (
+    ('series-parallel + GT - CM only', 'sp_gt', 'cm_only'),
+    ('series-parallel + GT - CSRT', 'sp_gt', 'CSRT'),
+    ('series (GT) - CSRT', 'series_gt', 'CSRT'),
+    ('series - series-parallel (GT)', 'series_gt', 'sp_gt'),
+    ('series-parallel: GT - no GT', 'sp_gt', 'sp_nogt'),
+    ('FM cross-correlation - relation network', 'xcorr_gt', 'sp_gt'),
+    ('FM cross-correlation - CSRT', 'xcorr_gt', 'CSRT'),
+)
 RECALL_K = 15  # one pass at the largest K gives every smaller K (recall module docstring).
 RECALL_MODELS = ('spm_gt', 'spm_nogt', 'siamrpn_gt')
 K_SWEEP = (1, 3, 5, 9, 15)
+
+
+def seeded(name, seed):
+  """The name of training or row ``name`` for training seed ``seed`` (0: ``name`` itself)."""
+  return name if int(seed) == 0 else f'{name}_s{int(seed)}'
+
+
+def _seeds():
+  return [int(s) for s in FLAGS.seeds]
 
 
 def _run(cmd, log_path):
@@ -135,24 +159,26 @@ def build_test_split(out):
   return test_dir
 
 
-def train_command(name, workdir):
-  """The scripts/train.py command of training ``name``."""
+def train_command(name, workdir, seed=0):
+  """The scripts/train.py command of training ``name`` with ``config.seed = seed``."""
   cmd = [sys.executable, 'scripts/train.py', f'--config={CONFIG}:{TRAININGS[name]}',
          f'--workdir={workdir}', f'--config.data.data_dir={FLAGS.data_dir}']
+  if seed:
+    cmd.append(f'--config.seed={seed}')
   if FLAGS.quick:
     cmd += ['--config.total_steps=40', '--config.checkpoint_every=20']
   return cmd + list(FLAGS.train_overrides)
 
 
-def train(out, name):
-  """Trains ``name`` unless done; returns its ``study_train.json`` record."""
-  workdir = os.path.join(out, 'runs', name)
+def train(out, name, seed=0):
+  """Trains ``name`` (seed ``seed``) unless done; returns its ``study_train.json`` record."""
+  workdir = os.path.join(out, 'runs', seeded(name, seed))
   record_path = os.path.join(workdir, 'study_train.json')
   if os.path.isfile(record_path):
     with open(record_path) as f:
       return json.load(f)
   os.makedirs(workdir, exist_ok=True)
-  cmd = train_command(name, workdir)
+  cmd = train_command(name, workdir, seed)
   start = time.time()
   _run(cmd, os.path.join(workdir, 'study_train.log'))
   with open(os.path.join(workdir, 'config.json')) as f:
@@ -166,24 +192,26 @@ def train(out, name):
   return record
 
 
-def evaluate_command(out, test_dir, row):
-  """The scripts/evaluate.py command of row ``row`` (a ROWS key or a baseline)."""
+def evaluate_command(out, test_dir, row, seed=0):
+  """The scripts/evaluate.py command of row ``row`` (a ROWS key or a baseline), training seed
+  ``seed`` (rows of a trained model only)."""
   common = ['--dataset=otb_folder', f'--data_dir={test_dir}',
-            f'--out={os.path.join(out, "results")}', f'--name={row}', '--noprogress']
+            f'--out={os.path.join(out, "results")}', f'--name={seeded(row, seed)}',
+            '--noprogress']
   if row in BASELINES:
     python = FLAGS.contrib_python if row in CONTRIB_BASELINES else sys.executable
     return [python, 'scripts/evaluate.py', f'--baseline={row}'] + common
   training, arg = ROWS[row]
   cmd = [sys.executable, 'scripts/evaluate.py', f'--config={CONFIG}:{arg}']
   if training:
-    cmd.append(f'--checkpoint={os.path.join(out, "runs", training)}')
+    cmd.append(f'--checkpoint={os.path.join(out, "runs", seeded(training, seed))}')
   return cmd + common
 
 
-def evaluate(out, test_dir, row):
+def evaluate(out, test_dir, row, seed=0):
   """Runs the OPE of ``row`` (resumable); returns its result folder."""
-  result_dir = os.path.join(out, 'results', 'otb_folder', row)
-  _run(evaluate_command(out, test_dir, row), os.path.join(out, 'study.log'))
+  result_dir = os.path.join(out, 'results', 'otb_folder', seeded(row, seed))
+  _run(evaluate_command(out, test_dir, row, seed), os.path.join(out, 'study.log'))
   return result_dir
 
 
@@ -231,7 +259,8 @@ def write_tables(out, test_dir, train_records, recalls):
   from spm_jax.evaluation import stats
   dataset = datasets.load_dataset('otb_folder', test_dir)
   reports = {}
-  for row in list(ROWS) + list(BASELINES):
+  names = list(ROWS) + [seeded(r, s) for s in _seeds() if s for r in ROWS if ROWS[r][0]]
+  for row in names + list(BASELINES):
     result_dir = os.path.join(out, 'results', 'otb_folder', row)
     try:
       reports[row] = report.evaluate_results(dataset, result_dir)
@@ -287,11 +316,14 @@ def write_tables(out, test_dir, train_records, recalls):
       c = stats.compare_reports(reports[a], reports[b])
       md.append(f'| {label} | {c["diff"]:+.3f} | [{c["low"]:+.3f}, {c["high"]:+.3f}] | '
                 f'{c["wins"]} / {c["losses"]} |')
+  md += _seed_tables(reports)
   md += ['', '## Trainings', '', '| training | config | steps | wall time (min) |',
          '| --- | --- | --- | --- |']
   for name, rec in train_records.items():
-    md.append(f'| {name} | `{CONFIG}:{TRAININGS[name]}` | {rec["steps"]} | '
-              f'{rec["seconds"] / 60:.1f} |')
+    training, seed = rec['training'], rec['seed']
+    md.append(f'| {name} | `{CONFIG}:{TRAININGS[training]}`'
+              + (f' `--config.seed={seed}`' if seed else '')
+              + f' | {rec["steps"]} | {rec["seconds"] / 60:.1f} |')
   with open(os.path.join(out, 'tables.md'), 'w') as f:
     f.write('\n'.join(md) + '\n')
 
@@ -311,6 +343,44 @@ def write_tables(out, test_dir, train_records, recalls):
   if recalls:
     _plot_recall(recalls, os.path.join(plot_dir, 'recall'))
   return reports
+
+
+def _runs(reports, row):
+  """The reports of ``row`` over the training seeds (a baseline: its one report)."""
+  if row in BASELINES:
+    return [reports[row]] if row in reports else []
+  return [reports[seeded(row, s)] for s in _seeds() if seeded(row, s) in reports]
+
+
+def _seed_tables(reports):
+  """Markdown of the rows over training seeds (empty unless a row has two runs or more)."""
+  from spm_jax.evaluation import stats
+  if not any(len(_runs(reports, r)) > 1 for r in SEED_ROWS):
+    return []
+  md = ['', '## Over training seeds', '',
+        f'Seeds {", ".join(FLAGS.seeds)} (`--config.seed`; 0 is the plain run above). Success '
+        'AUC of each run, their mean and standard deviation.', '',
+        '| row | runs | AUC per run | mean | sd |', '| --- | --- | --- | --- | --- |']
+  for row in SEED_ROWS + ('CSRT',):
+    runs = _runs(reports, row)
+    if runs:
+      aucs = [r['success_auc'] for r in runs]
+      sd = f'{statistics.stdev(aucs):.3f}' if len(aucs) > 1 else '-'
+      md.append(f'| {row} | {len(aucs)} | {", ".join(f"{x:.3f}" for x in aucs)} | '
+                f'{statistics.mean(aucs):.3f} | {sd} |')
+  md += ['', 'Differences over runs and videos: mean of a over its runs and the videos minus '
+         "b's; 95 % interval of a two-level bootstrap (each resample draws the videos, paired, "
+         'and each side\'s runs; `stats.runs_bootstrap`); videos where a\'s mean over its runs '
+         "is above / below b's.", '',
+         '| a - b | runs a / b | difference | 95 % interval | better / worse |',
+         '| --- | --- | --- | --- | --- |']
+  for label, a, b in SEED_COMPARISONS:
+    ra, rb = _runs(reports, a), _runs(reports, b)
+    if ra and rb and max(len(ra), len(rb)) > 1:
+      c = stats.compare_runs(ra, rb)
+      md.append(f'| {label} | {len(ra)} / {len(rb)} | {c["diff"]:+.3f} | '
+                f'[{c["low"]:+.3f}, {c["high"]:+.3f}] | {c["wins"]} / {c["losses"]} |')
+  return md
 
 
 def _plot_recall(recalls, stem):
@@ -335,11 +405,14 @@ def _plot_recall(recalls, stem):
 def _load_json_records(out):
   """Every finished training's record and recall on disk."""
   records, recalls = {}, {}
+  for seed in sorted(set(_seeds()) | {0}):
+    for training in TRAININGS:
+      name = seeded(training, seed)
+      path = os.path.join(out, 'runs', name, 'study_train.json')
+      if os.path.isfile(path):
+        with open(path) as f:
+          records[name] = dict(json.load(f), training=training, seed=seed)
   for name in TRAININGS:
-    path = os.path.join(out, 'runs', name, 'study_train.json')
-    if os.path.isfile(path):
-      with open(path) as f:
-        records[name] = json.load(f)
     path = os.path.join(out, 'recall', f'{name}.json')
     if os.path.isfile(path):
       with open(path) as f:
@@ -367,16 +440,17 @@ def main(argv):
       continue
     evaluate(out, test_dir, name)
   refresh_tables()
-  for training in TRAININGS:
-    if not _training_wanted(training):
-      continue
-    logging.info('trained %s: %s', training, train(out, training))
-    for row, (row_training, _) in ROWS.items():
-      if row_training == training and (_wanted(row) or _wanted(training)):
-        evaluate(out, test_dir, row)
-    if FLAGS.recall and training in RECALL_MODELS and _wanted(training):
-      measure_recall(out, test_dir, training)
-    refresh_tables()
+  for seed in _seeds():
+    for training in TRAININGS:
+      if not _training_wanted(training):
+        continue
+      logging.info('trained %s: %s', seeded(training, seed), train(out, training, seed))
+      for row, (row_training, _) in ROWS.items():
+        if row_training == training and (_wanted(row) or _wanted(training)):
+          evaluate(out, test_dir, row, seed)
+      if FLAGS.recall and training in RECALL_MODELS and _wanted(training) and seed == 0:
+        measure_recall(out, test_dir, training)
+      refresh_tables()
   with open(os.path.join(out, 'tables.md')) as f:
     print(f.read())
 
