@@ -51,6 +51,8 @@ def main(argv):
   dataset = datasets.load_dataset(FLAGS.dataset, FLAGS.data_dir)
   reports = {}
   for name, path in parse_results(FLAGS.results).items():
+    if not os.path.isdir(path):
+      raise app.UsageError(f'--results: {name}: no result folder {path}')
     reports[name] = report.evaluate_results(
         dataset, path, first_frame=FLAGS.first_frame,
         attributes=dataset.attributes)

@@ -56,6 +56,15 @@ def test_evaluate_baseline_then_compare(tmp_path):
   assert (tmp_path / 'plots' / 'otb_folder_precision.png').is_file()
 
 
+def test_compare_missing_result_folder_is_clear(tmp_path):
+  _make_otb(tmp_path / 'data')
+  p = _run('compare.py', '--dataset', 'otb_folder', '--data_dir', str(tmp_path / 'data'),
+           '--results', f'x={tmp_path / "res" / "absent"}')
+  assert p.returncode != 0
+  assert 'x: no result folder' in p.stderr and 'absent' in p.stderr
+  assert 'Traceback' not in p.stderr
+
+
 def test_evaluate_missing_data_dir_is_clear(tmp_path):
   p = _run('evaluate.py', '--baseline', 'MIL', '--dataset', 'otb100',
            '--data_dir', str(tmp_path / 'nope'), '--noprogress')
