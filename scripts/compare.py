@@ -53,9 +53,12 @@ def main(argv):
   for name, path in parse_results(FLAGS.results).items():
     if not os.path.isdir(path):
       raise app.UsageError(f'--results: {name}: no result folder {path}')
-    reports[name] = report.evaluate_results(
-        dataset, path, first_frame=FLAGS.first_frame,
-        attributes=dataset.attributes)
+    try:
+      reports[name] = report.evaluate_results(
+          dataset, path, first_frame=FLAGS.first_frame,
+          attributes=dataset.attributes)
+    except FileNotFoundError as e:  # an unfinished run: name the tracker and the sequence
+      raise app.UsageError(f'--results: {name}: {e}') from e
   print(f'{FLAGS.dataset} ({len(dataset)} sequences)')
   print(report.format_table(reports))
   if FLAGS.plots:

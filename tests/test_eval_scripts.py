@@ -63,6 +63,13 @@ def test_compare_missing_result_folder_is_clear(tmp_path):
   assert p.returncode != 0
   assert 'x: no result folder' in p.stderr and 'absent' in p.stderr
   assert 'Traceback' not in p.stderr
+  partial = tmp_path / 'res' / 'partial'
+  partial.mkdir(parents=True)
+  (partial / 'seq0.txt').write_text('8,10,16,16\n' * 6)  # seq1 never ran
+  p = _run('compare.py', '--dataset', 'otb_folder', '--data_dir', str(tmp_path / 'data'),
+           '--results', str(partial))
+  assert p.returncode != 0 and 'Traceback' not in p.stderr
+  assert "partial: no result for sequence 'seq1'" in p.stderr
 
 
 def test_evaluate_missing_data_dir_is_clear(tmp_path):
