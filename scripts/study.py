@@ -26,7 +26,11 @@ scale and aspect changes) with the project's own scripts::
 ``--quick`` is a smoke run (10 test sequences, 40 training steps);
 ``--only=...`` restricts the sweep to the named rows (:data:`ROWS`, baselines;
 their trainings run as needed) and trainings (:data:`TRAININGS`: all their
-rows and the recall). Re-running skips what is done.
+rows and the recall). Re-running skips what is done. ``--seeds=0,1,2`` trains
+each selected model once per ``config.seed`` (seed 0 under the plain names,
+seed s as ``<name>_s<s>``) and adds a table over those runs, compared with a
+two-level bootstrap over runs and videos (``stats.runs_bootstrap``): a single
+training run's AUC moves by a few hundredths with the seed alone.
 """
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
