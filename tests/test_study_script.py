@@ -2,8 +2,10 @@
 
 import importlib.util
 import os
+import re
 import statistics
 
+from absl import flags
 import numpy as np
 import pytest
 
@@ -12,13 +14,30 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 @pytest.fixture(scope='module')
 def study():
-  spec = importlib.util.spec_from_file_location('study_script',
-                                                os.path.join(ROOT, 'scripts', 'study.py'))
+  """scripts/study.py as a module, its absl flags parsed.
+
+  Other tests load other scripts into the same process, whose flags share
+  names with study.py's ('out', 'data_dir'); those are set aside while this
+  module's tests run and put back after.
+  """
+  path = os.path.join(ROOT, 'scripts', 'study.py')
+  with open(path) as f:
+    names = set(re.findall(r"flags\.DEFINE_\w+\(\s*'(\w+)'", f.read()))
+  assert {'out', 'seeds', 'only'} <= names
+  saved = {n: flags.FLAGS[n] for n in names if n in flags.FLAGS}
+  for n in saved:
+    delattr(flags.FLAGS, n)
+  spec = importlib.util.spec_from_file_location('study_script', path)
   module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)  # defines its absl flags once for this module
+  spec.loader.exec_module(module)  # defines its absl flags
   module.FLAGS(['study.py', '--out=/o', '--data_dir=/d', '--seeds=0,1,2'])
   yield module
   module.FLAGS.unparse_flags()
+  for n in names:
+    if n in flags.FLAGS:
+      delattr(flags.FLAGS, n)
+  for n, flag in saved.items():
+    flags.FLAGS[n] = flag
 
 
 def test_seed_zero_keeps_the_plain_names(study):
