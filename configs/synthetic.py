@@ -15,10 +15,11 @@ Differences from the paper's setting, all for a 2-core CPU:
 
 Train (builds the dataset into ``--config.data.data_dir`` first, about a
 minute). Measured: 17-19 minutes on 2 CPU cores of an EPYC VM with AVX-512
-(0.7 s a step), about 24 minutes on the same cores where the VM shows only
+(0.7 s a step), 21-22 minutes on the same cores where the VM shows only
 AVX2 (1.6x lower matmul peak; docs/benchmarks.md); success AUC 0.695 on the 20
-procedural validation videos, where OpenCV's CSRT gets 0.681 (docs/results.md
-has the whole study on the 50 test videos)::
+procedural validation videos, where OpenCV's CSRT gets 0.681. On the 50 test
+videos four seeds give 0.602-0.641 (mean 0.620, CSRT 0.623; docs/results.md
+has the whole study)::
 
   python scripts/train.py --config configs/synthetic.py --workdir /tmp/spm_synth \
       --config.data.data_dir=/tmp/tfds
