@@ -71,15 +71,20 @@ def test_set_state_drops_the_items_made_ahead():
   it.close()
 
 
+def _producers():
+  return [t for t in threading.enumerate() if t.name == 'spm_jax-prefetch']
+
+
 def test_no_thread_until_the_first_item():
-  before = threading.active_count()
+  before = len(_producers())
   inner = Counter()
   it = prefetch.ThreadPrefetch(inner, size=2)
   it.set_state(json.dumps({'i': 10}).encode())  # what a restore does before training
-  assert inner.calls == 0 and threading.active_count() == before
+  assert inner.calls == 0 and len(_producers()) == before
   assert next(it) == 10
+  assert len(_producers()) == before + 1
   it.close()
-  assert threading.active_count() == before
+  assert len(_producers()) == before
 
 
 def test_an_error_is_raised_where_it_happened():
@@ -88,6 +93,7 @@ def test_an_error_is_raised_where_it_happened():
   with pytest.raises(KeyError, match='record 3 is unreadable'):
     next(it)
   assert next(it) == 4  # the iterator goes on after the bad record, as the wrapped one does
+  it.close()
 
 
 def test_stop_iteration_ends_the_loop():
