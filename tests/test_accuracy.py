@@ -15,6 +15,9 @@ one follows it much of the time (0.232, with the tracking values of
 pairs, the initialisation -- and two runs gave the same numbers to three
 decimals; the asserted margin (0.12) leaves 0.085 of room below the measured
 gap (0.205) for XLA:CPU float rounding on other machines.
+
+The same run checks that the total loss falls (the last logs below 0.6x the
+first ones) on the real input pipeline's pairs.
 """
 
 import os
@@ -30,6 +33,7 @@ from spm_jax.evaluation import datasets
 from spm_jax.evaluation import ope
 from spm_jax.evaluation import report
 from spm_jax.tracking import Tracker
+from spm_jax.train import metrics as metrics_lib
 from spm_jax.train import trainer
 
 TRAIN_STEPS = 500
@@ -37,6 +41,7 @@ NUM_TEST_SEQUENCES = 4
 NUM_TEST_FRAMES = 60
 TEST_SEED = 7  # the training videos use seed 0: disjoint generator seeds (7, i) vs (0, i).
 MARGIN = 0.12
+LOSS_DROP = 0.6  # the mean total loss of the last three logs is below 0.6x that of the first three.
 
 
 def _train_config(data_dir):
@@ -63,6 +68,12 @@ def test_trained_tiny_model_beats_random_init(tmp_path):
   workdir = os.fspath(tmp_path / 'run')
   trainer.train(_train_config(os.fspath(tmp_path / 'tfds')), workdir)
   trained = trainer.load_variables(workdir)
+  # The weighted total of the four losses falls on the real pipeline's pairs.
+  records = metrics_lib.read_jsonl(os.path.join(workdir, 'metrics.jsonl'))
+  first = np.mean([r['total'] for r in records[:3]])
+  last = np.mean([r['total'] for r in records[-3:]])
+  print(f'total loss: first logs {first:.3f}, last logs {last:.3f}')
+  assert np.isfinite(last) and last < LOSS_DROP * first, (first, last)
 
   test_dir = tmp_path / 'test'
   synthetic_data.export_otb(test_dir, NUM_TEST_SEQUENCES, NUM_TEST_FRAMES, seed=TEST_SEED)

@@ -95,6 +95,9 @@ def test_otb_special_cases(otb_root):
   tiger = ds['Tiger1']
   assert len(tiger) == 5 and os.path.basename(tiger.frames[0]) == '0006.jpg'
   np.testing.assert_allclose(tiger.init_box, [6, 7, 3, 4])
+  assert david.pixel_origin == 1.0  # MATLAB numbers: the top-left pixel is (1, 1).
+  np.testing.assert_allclose(david.to_image(david.init_box), [0, 1, 3, 4])
+  np.testing.assert_allclose(david.from_image([[0, 1, 3, 4]]), [[1, 2, 3, 4]])
   frame = david.frame(0)
   assert frame.shape == (8, 8, 3) and frame.dtype == np.uint8
 
@@ -155,6 +158,7 @@ def test_otb_folder_any_layout(tmp_path):
   assert ds.names == ['cup', 'two.1', 'two.2']
   assert len(ds['cup']) == 3 and ds['two.2'].gt.shape == (2, 4)
   assert [s.name for s in ds] == ds.names
+  assert all(s.pixel_origin == 1.0 for s in ds)  # OTB layout, OTB numbers.
   with pytest.raises(datasets.DatasetNotFoundError, match='img'):
     datasets.otb_folder(tmp_path / 'mine' / 'notes')
 
@@ -175,6 +179,8 @@ def test_vot2018_polygons_to_boxes(tmp_path):
   np.testing.assert_allclose(seq.gt[0], [0, 0, 20, 20])   # enclosing box
   assert seq.polygons.shape == (3, 8)
   assert seq.attributes['occlusion'].tolist() == [False, True, False]
+  assert seq.pixel_origin == 0.0
+  np.testing.assert_allclose(seq.to_image(seq.gt[0]), seq.gt[0])
   area = datasets.polygon_to_box(np.array(poly[:1], float), mode='area')
   # Diamond area 200 -> a 10*sqrt(2) square centred at (10, 10).
   np.testing.assert_allclose(area[0, 2] * area[0, 3], 200)
@@ -219,6 +225,7 @@ def test_lasot_layout_and_nan(tmp_path):
   seq = ds['airplane-1']
   assert np.isnan(seq.gt[2]).all() and not np.isnan(seq.gt[3]).any()
   assert seq.attributes['full_occlusion'].tolist() == [False, False, True, False]
+  assert seq.pixel_origin == 1.0
   with pytest.raises(datasets.DatasetNotFoundError, match='279 of 280'):
     datasets.lasot(root)
 
@@ -238,6 +245,8 @@ def test_got10k_val_and_test(tmp_path):
   seq = test[0]
   assert seq.gt.shape == (4, 4) and np.isnan(seq.gt[1:]).all()
   np.testing.assert_allclose(seq.init_box, [1, 2, 3, 4])
+  assert seq.pixel_origin == 0.0 and val[0].pixel_origin == 0.0
+  np.testing.assert_allclose(seq.to_image(seq.init_box), [1, 2, 3, 4])
 
 
 def test_trackingnet_natural_order(tmp_path):
@@ -248,6 +257,7 @@ def test_trackingnet_natural_order(tmp_path):
   assert [os.path.basename(f) for f in seq.frames[8:11]] == [
       '8.jpg', '9.jpg', '10.jpg']
   assert len(seq) == 12 and np.isnan(seq.gt[1:]).all()
+  assert seq.pixel_origin == 0.0
 
 
 def test_uav123_segments(tmp_path):
@@ -264,6 +274,7 @@ def test_uav123_segments(tmp_path):
   seq = ds['bird1_2']
   assert len(seq) == 703 and os.path.basename(seq.frames[0]) == '000775.jpg'
   assert np.isnan(seq.gt[5]).all()
+  assert seq.pixel_origin == 1.0
   with pytest.raises(datasets.DatasetNotFoundError, match='anno'):
     ds['bike1']
 

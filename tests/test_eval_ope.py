@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
+from spm_jax.data import synthetic
 from spm_jax.evaluation import datasets
 from spm_jax.evaluation import ope
 from spm_jax.evaluation import report
@@ -112,3 +113,35 @@ def test_unreadable_first_frame_names_the_file(tmp_path):
   ds = datasets.otb_folder(tmp_path / 'data')
   with pytest.raises(OSError, match='0001.jpg.*cannot be initialised'):
     ope.run_ope(InitBoxTracker(), ds, tmp_path / 'out', progress=False)
+
+
+class OracleTracker:
+  """Answers the generator's own boxes (0-based image pixels) frame by frame."""
+
+  def __init__(self, truth):
+    self.truth = truth
+
+  def init(self, frame, box):
+    self.init_box, self.t = tuple(box), 0
+
+  def update(self, frame):
+    self.t += 1
+    return tuple(self.truth[self.t]), 1.0
+
+
+def test_trackers_see_image_pixels_and_results_keep_the_otb_numbers(tmp_path):
+  """The exporter writes OTB's 1-based numbers (x + 1); a tracker that knows
+  where the object is in the image (0-based, the generator's boxes) must score
+  IoU 1 on every frame, and its result file must hold the file's numbers."""
+  synthetic.export_otb(tmp_path / 'd', 1, num_frames=6, seed=3)
+  truth = synthetic.generate_sequence(synthetic.sequence_seed(3, 0), num_frames=6)
+  truth = truth.boxes[:, 0].astype(np.int64).astype(np.float64)  # as the exporter rounds them
+  ds = datasets.otb_folder(tmp_path / 'd')
+  trk = OracleTracker(truth)
+  ope.run_ope(trk, ds, tmp_path / 'res', progress=False)
+  np.testing.assert_allclose(trk.init_box, truth[0])  # 0-based: the file's x - 1, y - 1
+  boxes, _ = results.read_result(tmp_path / 'res', 'synth_0000')
+  np.testing.assert_allclose(boxes, truth + [1, 1, 0, 0])
+  np.testing.assert_allclose(boxes, ds['synth_0000'].gt)
+  # IoU 1 on every frame: the got10k AUC's maximum, 20 of its 21 thresholds (IoU > 1 never holds).
+  assert report.evaluate_results(ds, tmp_path / 'res')['success_auc'] == pytest.approx(20 / 21)

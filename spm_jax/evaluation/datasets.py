@@ -7,10 +7,15 @@ sequence is accessed; frames are decoded one at a time by ``Sequence.frame``.
 Boxes are ``[N, 4]`` float64 rows of ``x, y, w, h`` in pixels, ``x, y`` the
 top-left corner, row ``i`` for frame ``i``; a NaN row marks a frame without
 annotation (absent target, or the hidden test annotations of GOT-10k and
-TrackingNet). Coordinates are kept as the benchmark stores them -- OTB's files
-count pixels from 1 (MATLAB); like the got10k toolkit and pysot we do not shift
-them, so result files stay comparable with published ones (IoU and centre error
-do not change under a common shift).
+TrackingNet). Coordinates are kept as the benchmark stores them -- OTB's, LaSOT's
+and UAV123's files count pixels from 1 (MATLAB) -- so result files stay
+comparable with published ones. A sequence's ``pixel_origin`` says which number
+its files give the image's first pixel (1 for those benchmarks, 0 for GOT-10k,
+TrackingNet and VOT), and ``ope.track_sequence`` hands trackers boxes in image
+pixels (``x - pixel_origin``), the frame that a tracker trained on 0-based
+boxes predicts in, and shifts their boxes back into the file's numbers. (The
+got10k toolkit and pysot pass OTB's numbers to the tracker as they are, which
+puts its boxes one pixel up and left of the ground truth.)
 
 Layouts (``<root>`` is the folder given to the loader):
 
@@ -91,12 +96,15 @@ class Sequence:
     polygons: [N, 8] float64 x1, y1, ..., x4, y4 (VOT), or None.
     attributes: tag -> True (sequence-level, OTB) or [N] bool array (per
       frame: VOT tags, LaSOT occlusion / out-of-view, GOT-10k absence).
+    pixel_origin: the coordinate that ``gt`` gives the image's top-left pixel:
+      1.0 for the MATLAB-made benchmarks (OTB, LaSOT, UAV123), 0.0 otherwise.
   """
   name: str
   frames: list
   gt: np.ndarray
   polygons: Optional[np.ndarray] = None
   attributes: dict = dataclasses.field(default_factory=dict)
+  pixel_origin: float = 0.0
 
   def __len__(self):
     return len(self.frames)
@@ -123,8 +131,19 @@ class Sequence:
 
   @property
   def init_box(self):
-    """[4] x, y, w, h of the first frame (pixels)."""
+    """[4] x, y, w, h of the first frame (pixels, the files' numbers)."""
     return self.gt[0]
+
+  def to_image(self, boxes):
+    """[..., 4] x, y, w, h in the files' numbers -> 0-based image pixels."""
+    return np.asarray(boxes, np.float64) - self._origin_shift()
+
+  def from_image(self, boxes):
+    """[..., 4] x, y, w, h in 0-based image pixels -> the files' numbers."""
+    return np.asarray(boxes, np.float64) + self._origin_shift()
+
+  def _origin_shift(self):
+    return np.array([self.pixel_origin, self.pixel_origin, 0.0, 0.0])
 
 
 class Dataset:
@@ -304,7 +323,7 @@ def _load_otb_sequence(root, name, folder, anno, start=None, end=None,
   frames, gt = frames[init_omit:], gt[init_omit:]
   _check_lengths(name, frames, gt, gt_path)
   return Sequence(name, frames, gt,
-                  attributes={a: True for a in attributes})
+                  attributes={a: True for a in attributes}, pixel_origin=1.0)
 
 
 def _otb_attributes(root, version):
@@ -484,7 +503,7 @@ def lasot(root, names: Optional[Seq[str]] = None):
       path = os.path.join(d, f'{tag}.txt')
       if os.path.isfile(path):
         attrs[tag] = _read_flags(path, len(frames))
-    return Sequence(name, frames, gt, attributes=attrs)
+    return Sequence(name, frames, gt, attributes=attrs, pixel_origin=1.0)
 
   return Dataset('lasot', root, names, load, 'otb')
 
@@ -590,7 +609,7 @@ def uav123(root, split='UAV123'):
     frames = [f for f in list_images(img_dir)
               if start <= _frame_number(f) <= end]
     _check_lengths(name, frames, gt, gt_path)
-    return Sequence(name, frames, gt)
+    return Sequence(name, frames, gt, pixel_origin=1.0)
 
   return Dataset(split.lower(), root, names, load, 'otb')
 

@@ -6,6 +6,11 @@ A tracker is any object with
   pixels (top-left corner), the first frame's ground truth;
 * ``update(frame) -> (box, score)`` -- box (x, y, w, h) float pixels.
 
+Trackers see boxes in 0-based image pixels (the top-left pixel covers
+``[0, 1)``); the ground truth and the result files keep the benchmark's own
+numbers (1-based for OTB, LaSOT and UAV123: ``Sequence.pixel_origin``), so
+the init box is shifted into image pixels and the tracker's boxes back.
+
 Each sequence's boxes (the first one is the init box) and per-frame seconds
 (``init`` / ``update`` only, not image decoding, as the got10k toolkit times
 them) go to the benchmark's result layout (see ``results``). Sequences whose
@@ -37,8 +42,9 @@ def track_sequence(tracker, seq, progress=False):
     progress: show a tqdm bar over the frames.
 
   Returns:
-    (boxes [N, 4] x, y, w, h pixels, times [N] seconds, scores [N],
-    unreadable: list of the frame paths that were skipped).
+    (boxes [N, 4] x, y, w, h pixels in the sequence's numbers (those of
+    ``seq.gt``), times [N] seconds, scores [N], unreadable: list of the frame
+    paths that were skipped).
   """
   n = len(seq)
   boxes = np.zeros((n, 4))
@@ -60,10 +66,11 @@ def track_sequence(tracker, seq, progress=False):
     start = time.perf_counter()
     if i == 0:
       init_box = np.asarray(seq.init_box, dtype=np.float64)
-      tracker.init(frame, tuple(float(v) for v in init_box))
+      tracker.init(frame, tuple(float(v) for v in seq.to_image(init_box)))
       box, score = init_box, 1.0
     else:
       box, score = tracker.update(frame)
+      box = seq.from_image(np.asarray(box, dtype=np.float64).reshape(4))
     times[i] = time.perf_counter() - start
     boxes[i] = np.asarray(box, dtype=np.float64).reshape(4)
     scores[i] = float(score)

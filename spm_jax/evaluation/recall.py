@@ -24,8 +24,8 @@ depend on the model's choices, one pass at the largest K gives the recall of
 every smaller K (``candidate_recall(..., k=K)`` reads the first K).
 
 Box convention: x, y, w, h with the top-left corner, in the dataset's pixel
-coordinates (OTB's 1-based numbers are used as they are, like the trackers'
-results; IoU does not change under a common shift).
+numbers (those of ``seq.gt``: 1-based for OTB); the tracker is handed and
+returns 0-based image pixels, shifted as in ``ope.track_sequence``.
 """
 
 import numpy as np
@@ -45,26 +45,27 @@ def gt_guided_candidates(tracker, seq):
       annotation).
 
   Returns:
-    proposals: [T, K, 4] x, y, w, h frame pixels (row 0, the initial frame,
-      is NaN); valid: [T, K] bool (row 0 False).
+    proposals: [T, K, 4] x, y, w, h frame pixels in the numbers of
+      ``seq.gt`` (row 0, the initial frame, is NaN); valid: [T, K] bool
+      (row 0 False).
   """
   gt = np.asarray(seq.gt, np.float64)
   proposals, valid = None, None
   prev = np.asarray(seq.init_box, np.float64)
   for t, frame in enumerate(seq.iter_frames()):
     if t == 0:
-      tracker.init(frame, tuple(prev))
+      tracker.init(frame, tuple(seq.to_image(prev)))
       continue
     if np.all(np.isfinite(gt[t - 1])) and gt[t - 1, 2] > 0 and gt[t - 1, 3] > 0:
       prev = gt[t - 1]
-    tracker.set_box(prev)
+    tracker.set_box(seq.to_image(prev))
     tracker.update(frame)
     out = tracker.last_outputs
     if proposals is None:
       k = np.asarray(out['proposals']).shape[0]
       proposals = np.full((len(seq), k, 4), np.nan)
       valid = np.zeros((len(seq), k), bool)
-    proposals[t] = np.asarray(out['proposals'], np.float64)
+    proposals[t] = seq.from_image(np.asarray(out['proposals'], np.float64))
     valid[t] = np.asarray(out['valid'], bool)
   return proposals, valid
 

@@ -61,11 +61,15 @@ def grid_points(grid):
 
 
 def load_frames(dataset):
-  """``[(name, frames [N, H, W, 3] uint8 list, gt [N, 4] x, y, w, h)]`` of a dataset."""
+  """``[(name, frames [N, H, W, 3] uint8 list, gt [N, 4] x, y, w, h)]`` of a dataset.
+
+  ``gt`` is in 0-based image pixels (``Sequence.to_image``), the frame that
+  trackers are given and answer in (see ``ope``).
+  """
   out = []
   for name in dataset.names:
     seq = dataset[name]
-    out.append((name, list(seq.iter_frames()), np.asarray(seq.gt, np.float64)))
+    out.append((name, list(seq.iter_frames()), seq.to_image(seq.gt)))
   return out
 
 

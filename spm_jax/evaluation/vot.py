@@ -164,7 +164,7 @@ def run_supervised(tracker, seq, skip=SKIP, bounded=True):
   while i < n:
     frame = seq.frame(i)
     start = time.perf_counter()
-    tracker.init(frame, tuple(float(v) for v in seq.gt[i]))
+    tracker.init(frame, tuple(float(v) for v in seq.to_image(seq.gt[i])))
     times[i] = time.perf_counter() - start
     codes[i] = INIT
     bounds = (frame.shape[1], frame.shape[0]) if bounded else None
@@ -173,6 +173,7 @@ def run_supervised(tracker, seq, skip=SKIP, bounded=True):
       frame = seq.frame(j)
       start = time.perf_counter()
       box, _ = tracker.update(frame)
+      box = seq.from_image(np.asarray(box, float).reshape(4))  # 0 for VOT: the files' numbers.
       times[j] = time.perf_counter() - start
       o = overlap(box, polys[j], bounds)
       if o <= 0:
