@@ -16,10 +16,11 @@ Differences from the paper's setting, all for a 2-core CPU:
 Train (builds the dataset into ``--config.data.data_dir`` first, about a
 minute). Measured: 17-19 minutes on 2 CPU cores of an EPYC VM with AVX-512
 (0.7 s a step), 21-22 minutes on the same cores where the VM shows only
-AVX2 (1.6x lower matmul peak; docs/benchmarks.md); success AUC 0.695 on the 20
-procedural validation videos, where OpenCV's CSRT gets 0.681. On the 50 test
-videos four seeds give 0.602-0.641 (mean 0.620, CSRT 0.623; docs/results.md
-has the whole study)::
+AVX2 (1.6x lower matmul peak; docs/benchmarks.md); success AUC 0.704 (seed 0) on the 20
+procedural validation videos, where OpenCV's CSRT gets 0.655. On the 50 test
+videos four seeds give 0.623-0.646 (mean 0.635, CSRT 0.612; docs/results.md
+has the whole study; all with trackers given 0-based image pixels, as
+``spm_jax.evaluation.ope`` does since Session 6)::
 
   python scripts/train.py --config configs/synthetic.py --workdir /tmp/spm_synth \
       --config.data.data_dir=/tmp/tfds
@@ -61,7 +62,9 @@ def get_config(arg=None):
   # neither training's nor the test's) for the series-parallel + GT model, and
   # used by every variant: AUC 0.43 with the release's 0.5 / 0.5, 0.50 with
   # these (docs/results.md). Checked again for the 1,500-step AdamW model: size
-  # update 0.1 / 0.3 / 0.5 -> 0.695 / 0.625 / 0.634. Sizes follow the box
+  # update 0.1 / 0.3 / 0.5 -> 0.695 / 0.625 / 0.634, and in Session 6 (trackers
+  # given 0-based pixels) size update 0.1 / 0.2 / 0.3 x window 0.35 / 0.5: these
+  # two still best (0.704). Sizes follow the box
   # regression slowly.
   config.tracking.size_lr = 0.1
   config.tracking.window_influence = 0.35
