@@ -70,9 +70,9 @@ def track_sequence(tracker, seq, progress=False):
       box, score = init_box, 1.0
     else:
       box, score = tracker.update(frame)
-      box = seq.from_image(np.asarray(box, dtype=np.float64).reshape(4))
     times[i] = time.perf_counter() - start
-    boxes[i] = np.asarray(box, dtype=np.float64).reshape(4)
+    box = np.asarray(box, dtype=np.float64).reshape(4)
+    boxes[i] = box if i == 0 else seq.from_image(box)
     scores[i] = float(score)
   return boxes, times, scores, unreadable
 

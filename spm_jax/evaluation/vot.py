@@ -173,8 +173,8 @@ def run_supervised(tracker, seq, skip=SKIP, bounded=True):
       frame = seq.frame(j)
       start = time.perf_counter()
       box, _ = tracker.update(frame)
-      box = seq.from_image(np.asarray(box, float).reshape(4))  # 0 for VOT: the files' numbers.
       times[j] = time.perf_counter() - start
+      box = seq.from_image(np.asarray(box, float).reshape(4))  # VOT: origin 0, the files' numbers.
       o = overlap(box, polys[j], bounds)
       if o <= 0:
         codes[j] = FAILURE
