@@ -1,6 +1,5 @@
 """The training loop on the tiny config: kill-and-resume, NaN stop, metrics, backbone init,
-and the real input pipeline (the command line: tests/test_train_cli.py; the loss going down:
-tests/test_accuracy.py)."""
+the command line and the real input pipeline (the loss going down: tests/test_accuracy.py)."""
 
 import glob
 import os
@@ -170,6 +169,41 @@ def test_backbone_initialised_from_a_converted_file(tmp_path):
     f.write(flax.serialization.msgpack_serialize(backbone))
   with pytest.raises(ValueError, match='conv1/kernel'):
     state_lib.init_backbone(shapes, path)
+
+
+def _run_cli(workdir, *overrides):
+  cmd = [sys.executable, os.path.join(ROOT, 'scripts', 'train.py'),
+         '--config', os.path.join(ROOT, 'configs', 'synthetic.py') + ':runlocal',
+         '--workdir', workdir, '--config.input_kind=fake', *overrides]
+  env = dict(os.environ, JAX_PLATFORMS='cpu')
+  return subprocess.run(cmd, cwd=str(ROOT), env=env, capture_output=True, text=True, timeout=600,
+                        check=False)
+
+
+@pytest.mark.slow
+def test_command_line_trains_and_resumes(tmp_path):
+  workdir = str(tmp_path / 'cli')
+  r = _run_cli(workdir, '--config.total_steps=2')
+  assert r.returncode == 0, r.stderr[-3000:]
+  r = _run_cli(workdir, '--config.total_steps=3')
+  assert r.returncode == 0, r.stderr[-3000:]
+  assert 'resumed from step 2' in r.stderr
+  records = metrics_lib.read_jsonl(os.path.join(workdir, 'metrics.jsonl'))
+  assert [x['step'] for x in records] == [1, 2, 3]
+
+  # scripts/export_model.py turns the run into a model folder with a tracking override.
+  out = str(tmp_path / 'model')
+  cmd = [sys.executable, os.path.join(ROOT, 'scripts', 'export_model.py'),
+         '--config', os.path.join(ROOT, 'configs', 'synthetic.py') + ':runlocal',
+         '--workdir', workdir, '--out', out, '--config.tracking.size_lr=0.25']
+  r = subprocess.run(cmd, cwd=str(ROOT), env=dict(os.environ, JAX_PLATFORMS='cpu'),
+                     capture_output=True, text=True, timeout=600, check=False)
+  assert r.returncode == 0, r.stderr[-3000:]
+  from spm_jax import export
+  config, variables = export.load_checked(out)
+  assert config.tracking.size_lr == 0.25
+  latest = trainer.load_variables(workdir)
+  assert _max_diff(variables['params'], latest['params']) == 0.0
 
 
 @pytest.mark.slow
