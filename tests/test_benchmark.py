@@ -96,7 +96,7 @@ POSITIVE = REQUIRED + (
 def test_quick_benchmark_writes_the_figures(tmp_path):
   out = tmp_path / 'bench.json'
   proc = subprocess.run([sys.executable, os.path.join(ROOT, 'scripts', 'benchmark.py'), '--quick',
-                         '--json', str(out)], cwd=ROOT, capture_output=True, text=True,
+                         '--frames', '10', '--rounds', '1', '--json', str(out)], cwd=ROOT, capture_output=True, text=True,
                         timeout=600, check=False)
   assert proc.returncode == 0, proc.stderr[-3000:]
   assert '| FM overhead (SPM / CM step)' in proc.stdout  # the table
@@ -104,7 +104,8 @@ def test_quick_benchmark_writes_the_figures(tmp_path):
   for key in POSITIVE:
     assert isinstance(figures[key], float), key
     assert math.isfinite(figures[key]) and figures[key] > 0, (key, figures[key])
-  assert figures['frames'] >= 1 and figures['config'].endswith(':runlocal')
+  assert figures['frames'] == 10 and figures['rounds'] == 1
+  assert figures['config'].endswith(':runlocal')
   # Optional rows: either a figure or the reason they were skipped.
   for key, reason in (('train_pairs_per_s_tiny', 'training (configs/synthetic.py:runlocal)'),
                       ('pipeline_batches_per_s', 'input pipeline')):

@@ -19,6 +19,7 @@ import time
 
 import cv2
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, event, given, settings
@@ -47,7 +48,10 @@ def tiny():
 
 
 class CompileCounter:
-  """Counts XLA compilations (any function) while active."""
+  """Counts XLA compilations (any function) while active, including those loaded
+  from the persistent compilation cache the tests use (tests/conftest.py): JAX
+  times the cache lookup as part of the backend compile event, so a program
+  jitted again counts whether or not it hits the cache (checked below)."""
 
   def __init__(self):
     self.names = []
@@ -63,6 +67,25 @@ class CompileCounter:
 
   def __exit__(self, *exc):
     jax.monitoring.unregister_event_duration_listener(self._listener)
+
+
+def test_compile_counter_counts_compilations_and_cache_loads():
+  assert jax.config.jax_compilation_cache_dir  # tests/conftest.py
+  def make():
+    return jax.jit(lambda x: jnp.sin(x) * 3.0 + jnp.arange(7.0))  # a fresh closure each call
+
+  x = jnp.ones((7,))
+  with CompileCounter() as counter:
+    make()(x).block_until_ready()
+  assert len(counter.names) == 1, counter.names
+  with CompileCounter() as counter:
+    make()(x).block_until_ready()  # the same program again: compiled, or loaded from the cache
+  assert len(counter.names) == 1, counter.names
+  f, y = make(), x + 1
+  f(x)
+  with CompileCounter() as counter:
+    f(y).block_until_ready()  # the same jitted function again: nothing to count
+  assert counter.names == [], counter.names
 
 
 def assert_box_in_frame(box, score, frame_shape, what=''):
