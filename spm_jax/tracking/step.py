@@ -132,7 +132,9 @@ def make_track_fns(config):
       (new_state, outputs), with x_crop [Sx, Sx, 3] uint8 RGB, ``state`` a
       :class:`TrackState` and ``geometry`` a :class:`CropGeometry`. ``outputs``
       holds ``box`` [4] x, y, w, h frame pixels, ``score`` [], and for
-      inspection ``proposals`` [K, 4] x, y, w, h frame pixels, ``cm_scores``,
+      inspection ``estimate`` [4] x, y, w, h frame pixels (this frame's chosen
+      box before the size update smooths it and the frame clips it),
+      ``proposals`` [K, 4] x, y, w, h frame pixels, ``cm_scores``,
       ``fm_scores``, ``fused_scores`` [K] and ``valid`` [K] (for
       ``variant=cm_only`` these cover all anchors' top K by windowed score).
       It is an :class:`UnbatchedStep`: ``track_fn.batched`` is the jitted
@@ -253,6 +255,7 @@ def make_batch_fns(config):
     outputs = {
         'box': clip_to_frame(new_state, geometry.frame_size),
         'score': score,
+        'estimate': to_frame_xywh(best_box[None])[0],
         'proposals': to_frame_xywh(boxes_c),
         'cm_scores': uc,
         'fm_scores': uf,
