@@ -28,14 +28,13 @@ flags.DEFINE_string('checkpoint', None, 'Training run or model folder.', require
 flags.DEFINE_enum('dataset', 'otb_folder', list(datasets.DATASETS), 'Benchmark layout.')
 flags.DEFINE_string('data_dir', None, 'Benchmark folder.', required=True)
 flags.DEFINE_list('factors', ['0.85', '1', '1.15'], 'Size factors applied to the previous GT.')
+flags.mark_flag_as_required('config')
 FLAGS = flags.FLAGS
 
 
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError('Too many command-line arguments.')
-  if FLAGS.config is None:
-    raise app.UsageError('--config is required.')
   from spm_jax import export
   from spm_jax.tracking import Tracker
   tracker = Tracker(FLAGS.config, export.load_for_config(FLAGS.checkpoint, FLAGS.config))
