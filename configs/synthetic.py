@@ -14,13 +14,14 @@ Differences from the paper's setting, all for a 2-core CPU:
 * training search crops of 207 px (``train_search_size``; tracking at 271).
 
 Train (builds the dataset into ``--config.data.data_dir`` first, about a
-minute). Measured: 17-19 minutes on 2 CPU cores of an EPYC VM with AVX-512
-(0.7 s a step), 21-22 minutes on the same cores where the VM shows only
-AVX2 (1.6x lower matmul peak; docs/benchmarks.md); success AUC 0.704 (seed 0) on the 20
-procedural validation videos, where OpenCV's CSRT gets 0.655. On the 50 test
-videos four seeds give 0.623-0.646 (mean 0.635, CSRT 0.612; docs/results.md
-has the whole study; all with trackers given 0-based image pixels, as
-``spm_jax.evaluation.ope`` does since Session 6)::
+minute). Measured: about 15 minutes on 2 CPU cores of an EPYC VM with AVX-512
+(0.56 s a step with the current kernels; 17-19 minutes before them),
+21-22 minutes on the same cores where the VM shows only AVX2 (1.6x lower
+matmul peak; docs/benchmarks.md); success AUC 0.704 (seed 0) on the 20
+procedural validation videos, where OpenCV's CSRT gets 0.655. On the 200 test
+videos three seeds give 0.620-0.643 (mean 0.635; CSRT 0.636, CM only 0.582;
+docs/results.md has the whole study; all with trackers given 0-based image
+pixels, as ``spm_jax.evaluation.ope`` does since Session 6)::
 
   python scripts/train.py --config configs/synthetic.py --workdir /tmp/spm_synth \
       --config.data.data_dir=/tmp/tfds
