@@ -96,8 +96,8 @@ POSITIVE = REQUIRED + (
 def test_quick_benchmark_writes_the_figures(tmp_path):
   out = tmp_path / 'bench.json'
   proc = subprocess.run([sys.executable, os.path.join(ROOT, 'scripts', 'benchmark.py'), '--quick',
-                         '--frames', '10', '--rounds', '1', '--json', str(out)], cwd=ROOT, capture_output=True, text=True,
-                        timeout=600, check=False)
+                         '--frames', '10', '--rounds', '1', '--json', str(out)],
+                        cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
   assert proc.returncode == 0, proc.stderr[-3000:]
   assert '| FM overhead (SPM / CM step)' in proc.stdout  # the table
   figures = json.loads(out.read_text())

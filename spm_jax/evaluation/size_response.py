@@ -50,7 +50,7 @@ def gt_guided_size_errors(tracker, seq, factor):
   if not factor > 0:
     raise ValueError(f'factor must be > 0, got {factor}')
   gt = np.asarray(seq.gt, np.float64)
-  scored = metrics.valid_frames(gt) & (np.nan_to_num(gt[:, 2]) > 0) & (np.nan_to_num(gt[:, 3]) > 0)
+  scored = metrics.valid_frames(gt) & np.all(gt[:, 2:] > 0, axis=1)  # NaN > 0 is False
   errors = np.full(len(gt), np.nan)
   for t, frame in enumerate(seq.iter_frames()):
     if t == 0:
