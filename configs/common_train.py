@@ -60,6 +60,8 @@ def add_training(config, *, batch_size=64, input_kind='pipeline', generalized=Tr
   loss = config.loss = ml_collections.ConfigDict()
   loss.weights = (1.0, 2.0, 1.0, 1.0)  # eq. (1): lambda1..4 (sec. 4.2).
   loss.smooth_l1_beta = 1.0  # Fast R-CNN smooth L1 [15].
+  # The CM stage's (unit-weight deltas); None: smooth_l1_beta.
+  loss.cm_smooth_l1_beta = config_dict.placeholder(float)
 
   # ------------------------------------------------------ FM training set ---
   f = config.fm_train = ml_collections.ConfigDict()

@@ -127,3 +127,22 @@ def test_script_prints_a_row_per_factor(tmp_path):
   rows = [line for line in p.stdout.splitlines() if line.startswith('| 0.9 |')
           or line.startswith('| 1.1 |')]
   assert len(rows) == 2 and all('| 3 |' in r for r in rows), p.stdout  # 3 scored frames each
+
+
+def test_real_tracker_estimate_is_a_fused_refined_box():
+  """``last_outputs['refined']`` are the FM boxes: eq. (2) on them and ``proposals`` (NumPy,
+  in cx, cy, w, h) gives the estimate for one of the valid candidates."""
+  video = synthetic_data.generate_sequence((7, 4), num_frames=3)
+  tracker = Tracker.pretrained()
+  tracker.init(video.frames[0], np.asarray(video.boxes[0, 0], np.float64))
+  for frame in video.frames[1:]:
+    tracker.update(frame)
+  out = {k: np.asarray(v, np.float64) for k, v in tracker.last_outputs.items()}
+  cxcywh = lambda b: np.concatenate([b[..., :2] + b[..., 2:] / 2, b[..., 2:]], axis=-1)
+  t = tracker.config.tracking
+  uc, uf = out['cm_scores'], out['fm_scores']
+  wc = uc / (t.fm_box_weight * uf + uc)
+  fused = wc[:, None] * cxcywh(out['proposals']) + (1 - wc[:, None]) * cxcywh(out['refined'])
+  err = np.abs(fused - cxcywh(out['estimate'])).max(axis=1)
+  assert np.min(np.where(out['valid'] > 0, err, np.inf)) < 1e-3, err
+  assert not np.allclose(out['refined'], out['proposals'], atol=1e-3)  # the FM stage moved them

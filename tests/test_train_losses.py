@@ -98,3 +98,33 @@ def test_global_normalisation_under_pmap_equals_whole_batch():
   # With one device this checks the psum path; the multi-device test covers n = 8.
   np.testing.assert_allclose(got['cm_cls'][0], whole['cm_cls'], rtol=1e-5)
   np.testing.assert_allclose(got['cm_box'][0], whole['cm_box'], rtol=1e-5)
+
+
+def test_compute_losses_uses_each_stages_beta():
+  """``loss.cm_smooth_l1_beta`` sets the CM box loss's beta, the FM one keeps ``smooth_l1_beta``."""
+  import ml_collections
+  from spm_jax.train import train_step
+
+  rng = np.random.default_rng(4)
+  logits, deltas, label, target, weight = _cm_inputs(rng)
+  b, n = 2, 8
+  fm_deltas = rng.normal(size=(b, n, 4)).astype(np.float32) * 3
+  fm_target = rng.normal(size=(b, n, 4)).astype(np.float32) * 3
+  outputs = {'cm_logits': logits, 'cm_deltas': deltas,
+             'fm_logits': rng.normal(size=(b, n, 2)).astype(np.float32),
+             'fm_deltas': fm_deltas,
+             'fm_samples': {'labels': np.ones((b, n), np.int32), 'reg_target': fm_target,
+                            'mask': np.ones((b, n), bool)}}
+  batch = {'cls_label': label, 'reg_target': target * weight[..., None], 'reg_weight': weight}
+  config = ml_collections.ConfigDict({'loss': {'smooth_l1_beta': 1.0, 'cm_smooth_l1_beta': None,
+                                               'weights': (1.0, 2.0, 1.0, 1.0)}})
+  cm_box = lambda beta: ((np_smooth_l1(deltas - target * weight[..., None], beta).sum(-1) * weight)
+                         .sum() / weight.sum())
+  want_fm = np_smooth_l1(fm_deltas - fm_target, 1.0).sum(-1).mean()
+  out = train_step.compute_losses(outputs, batch, config)
+  np.testing.assert_allclose(out['cm_box'], cm_box(1.0), rtol=1e-5)
+  config.loss.cm_smooth_l1_beta = 1.0 / 9
+  out = train_step.compute_losses(outputs, batch, config)
+  np.testing.assert_allclose(out['cm_box'], cm_box(1.0 / 9), rtol=1e-5)
+  np.testing.assert_allclose(out['fm_box'], want_fm, rtol=1e-5)
+  assert not np.isclose(cm_box(1.0), cm_box(1.0 / 9), rtol=1e-3)

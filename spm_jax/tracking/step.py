@@ -134,7 +134,9 @@ def make_track_fns(config):
       holds ``box`` [4] x, y, w, h frame pixels, ``score`` [], and for
       inspection ``estimate`` [4] x, y, w, h frame pixels (this frame's chosen
       box before the size update smooths it and the frame clips it),
-      ``proposals`` [K, 4] x, y, w, h frame pixels, ``cm_scores``,
+      ``proposals`` [K, 4] x, y, w, h frame pixels (the CM boxes),
+      ``refined`` [K, 4] x, y, w, h frame pixels (the FM stage's boxes of
+      the proposals; the CM boxes for ``variant=cm_only``), ``cm_scores``,
       ``fm_scores``, ``fused_scores`` [K] and ``valid`` [K] (for
       ``variant=cm_only`` these cover all anchors' top K by windowed score).
       It is an :class:`UnbatchedStep`: ``track_fn.batched`` is the jitted
@@ -226,7 +228,7 @@ def make_batch_fns(config):
     """Per target: fusion, window, state update; boxes cx, cy, w, h crop pixels."""
     if variant == 'cm_only':
       uf = jnp.zeros_like(uc)
-      u, fused = uc, boxes_c
+      u, fused, boxes_f = uc, boxes_c, boxes_c
     else:
       uf = jax.nn.softmax(fm_logits, axis=-1)[:, 1]
       boxes_f = box_ops.decode_deltas(boxes_c, fm_deltas, weights=tuple(m.fm.delta_weights))
@@ -257,6 +259,7 @@ def make_batch_fns(config):
         'score': score,
         'estimate': to_frame_xywh(best_box[None])[0],
         'proposals': to_frame_xywh(boxes_c),
+        'refined': to_frame_xywh(boxes_f),
         'cm_scores': uc,
         'fm_scores': uf,
         'fused_scores': u,

@@ -101,8 +101,10 @@ def compute_losses(outputs, batch, config, axis_name=None):
     trained) and ``total``, per-device values whose ``pmean`` is global.
   """
   beta = config.loss.smooth_l1_beta
+  cm_beta = config.loss.get('cm_smooth_l1_beta')
   out = loss_lib.cm_losses(outputs['cm_logits'], outputs['cm_deltas'], batch['cls_label'],
-                           batch['reg_target'], batch['reg_weight'], beta=beta,
+                           batch['reg_target'], batch['reg_weight'],
+                           beta=beta if cm_beta is None else cm_beta,
                            axis_name=axis_name)
   if 'fm_logits' in outputs:
     s = outputs['fm_samples']
