@@ -56,6 +56,26 @@ def test_augmented_crop_matches_its_boxes():
     np.testing.assert_allclose(_centroid(crop[..., 0] > 128), centre, atol=0.5)
 
 
+def test_scale_draws_linear_and_log():
+  """Window sides: ``1 + U(-s, s)`` (pysot) has E[log factor] = -s^2/6 - s^4/20 - ... < 0,
+  so objects look larger on average; ``log_scale`` draws the log uniformly, mean 0."""
+  s, n = 0.3, 20000
+  rng = np.random.default_rng(0)
+  lin = np.array([[f.side_x, f.side_y] for f in (crops.crop_frame((50, 50, 10, 10), 271, 100.0, rng,
+                                                                  scale=s) for _ in range(n))])
+  log = np.array([[f.side_x, f.side_y] for f in (crops.crop_frame(
+      (50, 50, 10, 10), 271, 100.0, rng, scale=s, log_scale=True) for _ in range(n))])
+  lin, log = np.log(lin / 100.0), np.log(log / 100.0)
+  # E[log(1 + u)], u ~ U(-s, s): ((1+s) log(1+s) - (1-s) log(1-s)) / (2 s) - 1.
+  want = ((1 + s) * np.log(1 + s) - (1 - s) * np.log(1 - s)) / (2 * s) - 1
+  assert abs(want + s * s / 6) < 1e-3 and want < -0.014
+  np.testing.assert_allclose(lin.mean(), want, atol=0.002)
+  assert lin.min() >= np.log(1 - s) and lin.max() <= np.log(1 + s)
+  assert abs(log.mean()) < 0.002
+  assert log.min() >= -np.log1p(s) and log.max() <= np.log1p(s) and log.max() > 0.99 * np.log1p(s)
+  assert abs(np.corrcoef(log[:, 0], log[:, 1])[0, 1]) < 0.03  # x and y drawn independently
+
+
 def test_cm_labels_against_ops_boxes():
   anchors = generate_anchors(19, RATIOS)
   xyxy = labels.cxcywh_to_xyxy(anchors)

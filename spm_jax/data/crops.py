@@ -9,6 +9,7 @@ search crop maps ``s_x = s_z * search_size / template_size`` to ``search_size``
 crops and lies at the crop centre ``size / 2`` before augmentation.
 
 Augmentations, drawn per crop: the window is scaled by ``1 + U(-scale, scale)``
+(pysot; or by ``exp(U(-log(1 + scale), log(1 + scale)))`` with ``log_scale``)
 independently in x and y (aspect jitter) and the object shifted by
 ``U(-shift, shift)`` output pixels; then PCA colour noise, Gaussian blur,
 grayscale and a horizontal flip, each with its probability. Outside the image
@@ -71,7 +72,8 @@ def context_side(w, h, context_amount=0.5):
   return float(np.sqrt((w + p) * (h + p)))
 
 
-def crop_frame(box_cxcywh, size, side, rng=None, shift=0.0, scale=0.0, flip=0.0):
+def crop_frame(box_cxcywh, size, side, rng=None, shift=0.0, scale=0.0, flip=0.0,
+               log_scale=False):
   """The (augmented) :class:`CropFrame` of an object.
 
   Args:
@@ -82,13 +84,23 @@ def crop_frame(box_cxcywh, size, side, rng=None, shift=0.0, scale=0.0, flip=0.0)
     shift: largest object displacement from the crop centre, output pixels.
     scale: largest relative change of the window side (per axis).
     flip: probability of a horizontal flip.
+    log_scale: draw the side's factor uniformly in log space, between
+      ``1 / (1 + scale)`` and ``1 + scale``, instead of uniformly between
+      ``1 - scale`` and ``1 + scale``. The object's size in the crop is the
+      inverse of that factor, so the linear draw makes it larger than
+      nominal on average (``E[-log(1 + u)] ~ scale^2 / 6``: +0.5 % at 0.18)
+      and a regression that leans on that prior returns sizes too large.
   """
   cx, cy = float(box_cxcywh[0]), float(box_cxcywh[1])
   side_x = side_y = float(side)
   do_flip = False
   if rng is not None:
-    side_x *= 1.0 + rng.uniform(-scale, scale)
-    side_y *= 1.0 + rng.uniform(-scale, scale)
+    if log_scale:
+      side_x *= float(np.exp(rng.uniform(-np.log1p(scale), np.log1p(scale))))
+      side_y *= float(np.exp(rng.uniform(-np.log1p(scale), np.log1p(scale))))
+    else:
+      side_x *= 1.0 + rng.uniform(-scale, scale)
+      side_y *= 1.0 + rng.uniform(-scale, scale)
     dx, dy = rng.uniform(-shift, shift, 2)
     # The object lands at size / 2 + (dx, dy): move the window the other way.
     cx -= dx * side_x / size
@@ -142,7 +154,7 @@ def make_crop(image, box_xywh, size, side, rng=None, aug=None, pad=None):
       times ``search_size / template_size`` for a search image).
     rng: numpy Generator, or None for no augmentation.
     aug: mapping with ``shift, scale, flip, color, blur, gray`` (and optional
-      ``color_std``); ignored when ``rng`` is None.
+      ``color_std``, ``log_scale``); ignored when ``rng`` is None.
     pad: fill value, default the image's channel mean.
 
   Returns:
@@ -153,7 +165,8 @@ def make_crop(image, box_xywh, size, side, rng=None, aug=None, pad=None):
   if rng is None or aug is None:
     frame = crop_frame(box, size, side)
     return warp(image, frame, pad), frame
-  frame = crop_frame(box, size, side, rng, aug['shift'], aug['scale'], aug['flip'])
+  frame = crop_frame(box, size, side, rng, aug['shift'], aug['scale'], aug['flip'],
+                     aug.get('log_scale', False))
   crop = photometric(warp(image, frame, pad), rng, aug['color'], aug['blur'], aug['gray'],
                      aug.get('color_std', 0.1))
   return crop, frame

@@ -66,7 +66,8 @@ def default_data_config():
   c.template_aug = ml_collections.ConfigDict(dict(
       shift=4.0, scale=0.05, flip=0.0, color=1.0, blur=0.0, color_std=0.1))
   c.search_aug = ml_collections.ConfigDict(dict(
-      shift=64.0, scale=0.18, flip=0.0, color=1.0, blur=0.2, color_std=0.1))
+      shift=64.0, scale=0.18, flip=0.0, color=1.0, blur=0.2, color_std=0.1,
+      log_scale=False))  # True: size factors uniform in log space (ours; crops.crop_frame).
   c.worker_count = 0  # grain worker processes (0: in the main process).
   c.worker_buffer_size = 2
   # Batches made ahead in a background thread while the step runs (ours; 0:
