@@ -67,8 +67,9 @@ def get_config(arg=None):
   # these (docs/results.md). Checked again for the 1,500-step AdamW model: size
   # update 0.1 / 0.3 / 0.5 -> 0.695 / 0.625 / 0.634, and in Session 6 (trackers
   # given 0-based pixels) size update 0.1 / 0.2 / 0.3 x window 0.35 / 0.5: these
-  # two still best (0.704). Sizes follow the box
-  # regression slowly.
+  # two still best (0.704); Session 8 (CM beta 1/9, 50 validation videos): size
+  # update 0.1 / 0.2 / 0.3 -> 0.678 / 0.670 / 0.647, window 0.25 / 0.35 / 0.45 ->
+  # 0.672 / 0.678 / 0.671. Sizes follow the box regression slowly.
   config.tracking.size_lr = 0.1
   config.tracking.window_influence = 0.35
   if arg.fm_head not in ('relation', 'xcorr'):
