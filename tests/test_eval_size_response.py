@@ -88,13 +88,19 @@ def test_summary_by_hand():
     size_response.gt_guided_size_errors(None, None, 0.0)
 
 
-def test_real_tracker_estimate_is_the_box_before_the_size_update():
+@pytest.fixture(scope='module')
+def pretrained():
+  """The embedded model's tracker, compiled once for this file's tests (each re-inits it)."""
+  return Tracker.pretrained()
+
+
+def test_real_tracker_estimate_is_the_box_before_the_size_update(pretrained):
   """``last_outputs['estimate']`` is the chosen box before smoothing: the output box has its
   centre, and the size ``(1 - lr) x previous + lr x its size`` with ``lr = size_lr x score``
   (the embedded model on a procedural video, target inside the frame)."""
   video = synthetic_data.generate_sequence((7, 3), num_frames=2)
   first = np.asarray(video.boxes[0, 0], np.float64)  # the target: x, y, w, h image pixels
-  tracker = Tracker.pretrained()
+  tracker = pretrained
   tracker.init(video.frames[0], first)
   box, score = tracker.update(video.frames[1])
   assert score >= tracker.config.tracking.min_score  # the state follows the estimate
@@ -129,11 +135,11 @@ def test_script_prints_a_row_per_factor(tmp_path):
   assert len(rows) == 2 and all('| 3 |' in r for r in rows), p.stdout  # 3 scored frames each
 
 
-def test_real_tracker_estimate_is_a_fused_refined_box():
+def test_real_tracker_estimate_is_a_fused_refined_box(pretrained):
   """``last_outputs['refined']`` are the FM boxes: eq. (2) on them and ``proposals`` (NumPy,
   in cx, cy, w, h) gives the estimate for one of the valid candidates."""
   video = synthetic_data.generate_sequence((7, 4), num_frames=3)
-  tracker = Tracker.pretrained()
+  tracker = pretrained
   tracker.init(video.frames[0], np.asarray(video.boxes[0, 0], np.float64))
   for frame in video.frames[1:]:
     tracker.update(frame)

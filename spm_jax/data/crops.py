@@ -97,8 +97,9 @@ def crop_frame(box_cxcywh, size, side, rng=None, shift=0.0, scale=0.0, flip=0.0,
   do_flip = False
   if rng is not None:
     if log_scale:
-      side_x *= float(np.exp(rng.uniform(-np.log1p(scale), np.log1p(scale))))
-      side_y *= float(np.exp(rng.uniform(-np.log1p(scale), np.log1p(scale))))
+      bound = np.log1p(scale)
+      side_x *= float(np.exp(rng.uniform(-bound, bound)))
+      side_y *= float(np.exp(rng.uniform(-bound, bound)))
     else:
       side_x *= 1.0 + rng.uniform(-scale, scale)
       side_y *= 1.0 + rng.uniform(-scale, scale)
