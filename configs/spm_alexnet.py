@@ -104,6 +104,9 @@ def get_config(arg=None):
   t.fm_box_weight = 3.0  # eq. (2) W_box (release FM_BBOX_INFLUENCE; sec. 4.3 "2 or 3").
   t.window_influence = 0.5  # cosine window (release WINDOWS_INFLUENCE).
   t.size_lr = 0.5  # size interpolation (release LR, multiplied by the score).
+  # Scale / aspect-ratio change penalty exp(-(r_c s_c - 1) k) on the scores and
+  # the size update (SiamRPN; pysot PENALTY_K 0.16); the SPM release has none.
+  t.penalty_k = 0.0
   t.min_score = 0.2  # below it the previous box is kept (release MAX_SCORE_THRESHOLD).
   t.min_size = 10.0  # minimum box side in frame pixels (release).
   t.capacity = 64  # MultiTracker slots: targets advanced by one compiled step (ours).

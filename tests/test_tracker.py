@@ -33,6 +33,63 @@ def test_cosine_window_peaks_at_centre():
   np.testing.assert_allclose(w[3], np.hanning(37)[27], rtol=1e-5)  # a half-cell position
 
 
+def test_size_change_penalty_matches_float64_by_hand():
+  prev = np.array([40.0, 20.0])
+  sizes = np.array([[40.0, 20.0], [60.0, 30.0], [20.0, 40.0], [30.0, 18.0]])
+  k = 0.16
+
+  def side(w, h):  # context side with p = (w + h) / 2
+    p = (w + h) / 2.0
+    return np.sqrt((w + p) * (h + p))
+
+  want = []
+  for w, h in sizes:
+    s = side(w, h) / side(*prev)
+    r = (w / h) / (prev[0] / prev[1])
+    want.append(np.exp(-(max(r, 1 / r) * max(s, 1 / s) - 1.0) * k))
+  got = step_ops.size_change_penalty(jnp.asarray(sizes, jnp.float32),
+                                     jnp.asarray(prev, jnp.float32), k)
+  np.testing.assert_allclose(got, want, rtol=1e-6)
+  # Hand values: unchanged -> 1; 1.5x both sides -> exp(-0.5 k); ratio 2 -> 1/2 with the
+  # same area but the context side sqrt(50 * 70) / sqrt(70 * 50) = 1 -> exp(-3 k).
+  np.testing.assert_allclose(got[:3], [1.0, np.exp(-0.08), np.exp(-0.48)], rtol=1e-6)
+  np.testing.assert_array_equal(step_ops.size_change_penalty(
+      jnp.asarray(sizes, jnp.float32), jnp.asarray(prev, jnp.float32), 0.0), np.ones(4))
+
+
+def test_size_change_penalty_steers_the_step():
+  """The step picks argmax(penalty x fused score) (window off), recomputed in NumPy."""
+  config = spm_alexnet.get_config('runlocal')
+  config.tracking.min_score = 0.0
+  config.tracking.window_influence = 0.0
+  variables = models.init_variables(config, jax.random.key(0))
+  frames, gt = moving_square_video(6, seed=4)
+  picks = {}
+  for k in (0.0, 2.0):
+    config.tracking.penalty_k = k
+    tracker = Tracker(config, variables, fns=make_track_fns(config))
+    tracker.init(frames[0], gt[0])
+    picks[k] = []
+    for frame in frames[1:]:
+      prev = np.asarray(tracker._state.size, np.float64)
+      tracker.update(frame)
+      out = {key: np.asarray(v, np.float64) for key, v in tracker.last_outputs.items()}
+      uc, uf = out['cm_scores'], out['fm_scores']
+      wc = uc / (3.0 * uf + uc)  # eq. (2), W_box 3 (x, y, w, h is linear in the boxes)
+      fused = wc[:, None] * out['proposals'] + (1 - wc[:, None]) * out['refined']
+      pen = np.ones(len(uc))
+      for i, (w, h) in enumerate(fused[:, 2:]):
+        side = lambda a, b: np.sqrt((a + (a + b) / 2) * (b + (a + b) / 2))
+        sc = side(w, h) / side(*prev)
+        rc = (w / h) / (prev[0] / prev[1])
+        pen[i] = np.exp(-(max(sc, 1 / sc) * max(rc, 1 / rc) - 1) * k)
+      score = np.where(out['valid'], pen * (0.5 * uc + 0.5 * uf), -np.inf)
+      best = int(np.argmax(score))
+      np.testing.assert_allclose(out['estimate'], fused[best], rtol=1e-4, atol=1e-3)
+      picks[k].append(best)
+  assert picks[0.0] != picks[2.0]  # the penalty changed at least one choice
+
+
 def test_select_proposals_near_candidate_then_nms():
   config = spm_alexnet.get_config().tracking
   config.num_candidates = 3

@@ -55,6 +55,34 @@ def cosine_window(centers, score_size, stride, offset):
   return hann[..., 0] * hann[..., 1]
 
 
+def size_change_penalty(sizes, prev_size, k):
+  """SiamRPN's penalty on a change of scale and aspect ratio (pysot PENALTY_K).
+
+  ``exp(-(r_c s_c - 1) k)`` with ``s_c = change(sz(w, h) / sz(w', h'))``,
+  ``r_c = change((w / h) / (w' / h'))``, ``change(r) = max(r, 1 / r)`` and
+  ``sz(w, h) = sqrt((w + p) (h + p))``, ``p = (w + h) / 2`` (the context side).
+  1 for an unchanged box, smaller the more the box changes.
+
+  Args:
+    sizes: [..., 2] w, h of the candidates (any one pixel frame).
+    prev_size: [2] w, h of the previous target, same frame.
+    k: penalty strength (0: none).
+
+  Returns:
+    [...] penalties in (0, 1].
+  """
+  def context_side(wh):
+    pad = 0.5 * (wh[..., 0] + wh[..., 1])
+    return jnp.sqrt((wh[..., 0] + pad) * (wh[..., 1] + pad))
+
+  def change(r):
+    return jnp.maximum(r, 1.0 / r)
+
+  s_c = change(context_side(sizes) / context_side(prev_size))
+  r_c = change((sizes[..., 0] / sizes[..., 1]) / (prev_size[0] / prev_size[1]))
+  return jnp.exp(-(r_c * s_c - 1.0) * k)
+
+
 def fuse(uc, uf, box_c, box_f, score_weight, box_weight):
   """Fusion of the two stages, eq. (2) of the paper.
 
@@ -203,6 +231,17 @@ def make_batch_fns(config):
   anchors = jnp.asarray(anchors.reshape(-1, 4))  # [N, 4] cx, cy, w, h crop pixels
   window = functools.partial(cosine_window, score_size=score_size, stride=m.stride,
                              offset=m.anchors.offset)
+  penalty_k = t.get('penalty_k', 0.0)  # configs exported before it existed: none.
+
+  def penalized(scores, boxes, state, geometry):
+    """[K] scores x size-change penalties of [K, 4] cx, cy, w, h crop-pixel boxes.
+
+    Returns (penalized scores, penalties); both unchanged / None without a penalty.
+    """
+    if not penalty_k:
+      return scores, None
+    pen = size_change_penalty(boxes[:, 2:], state.size * geometry.scale, penalty_k)
+    return pen * scores, pen
 
   def template_fn(variables, z_crop, z_box):
     template = model.apply(variables, z_crop[None].astype(jnp.float32), z_box[None],
@@ -216,7 +255,8 @@ def make_batch_fns(config):
     """Per target: [N] scores, [N, 4] cx, cy, w, h crop pixels -> [K] indices, valid."""
     if variant == 'cm_only':
       win_all = window(cm_boxes[:, :2])
-      pscore_all = (1 - t.window_influence) * cm_scores + t.window_influence * win_all
+      pen_scores, _ = penalized(cm_scores, cm_boxes, state, geometry)
+      pscore_all = (1 - t.window_influence) * pen_scores + t.window_influence * win_all
       _, idx = jax.lax.top_k(pscore_all, t.num_candidates)
       return idx, jnp.ones(idx.shape, bool)
     prev_crop = jnp.concatenate([(state.center - geometry.origin) * geometry.scale,
@@ -237,7 +277,8 @@ def make_batch_fns(config):
       else:
         u, fused = fuse(uc, uf, boxes_c, boxes_f, t.fm_score_weight, t.fm_box_weight)
 
-    pscore = (1 - t.window_influence) * u + t.window_influence * window(fused[:, :2])
+    pen_u, pen = penalized(u, fused, state, geometry)
+    pscore = (1 - t.window_influence) * pen_u + t.window_influence * window(fused[:, :2])
     best = jnp.argmax(jnp.where(valid, pscore, -jnp.inf))
     score = u[best]
     best_box = fused[best]
@@ -245,6 +286,8 @@ def make_batch_fns(config):
     size = best_box[2:] / geometry.scale
     confident = score >= t.min_score
     lr = t.size_lr * score
+    if pen is not None:
+      lr = lr * pen[best]  # pysot: the size follows less after a big change.
     center = jnp.where(confident, center, state.center)
     size = jnp.where(confident, (1 - lr) * state.size + lr * size, state.size)
     new_state = clamp_state(TrackState(center, size), geometry.frame_size, t.min_size)
