@@ -23,7 +23,9 @@ the 20 procedural validation videos, where OpenCV's CSRT gets 0.655. On the 200
 test videos three seeds give 0.640-0.657 (mean 0.648; CSRT 0.636; 0.635 before
 the CM box loss's beta became 1/9, CM only 0.582; docs/results.md has the whole
 study; all with trackers given 0-based image pixels, as
-``spm_jax.evaluation.ope`` does since Session 6)::
+``spm_jax.evaluation.ope`` does since Session 6). Session 9 added SiamRPN's size
+change penalty (``tracking.penalty_k`` 1.2): three models retrained on another
+VM give 0.650-0.664 with it (mean 0.657) and 0.619-0.632 without::
 
   python scripts/train.py --config configs/synthetic.py --workdir /tmp/spm_synth \
       --config.data.data_dir=/tmp/tfds
