@@ -2,6 +2,8 @@
 
 import math
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 
 from spm_jax import ops
@@ -14,6 +16,16 @@ def test_conversions_round_trip():
   np.testing.assert_allclose(ops.cxcywh_to_xyxy(cxcywh), xyxy)
   np.testing.assert_allclose(ops.xywh_to_cxcywh([[10, 20, 40, 60]]), [[30, 50, 40, 60]])
   np.testing.assert_allclose(ops.cxcywh_to_xywh([[30, 50, 40, 60]]), [[10, 20, 40, 60]])
+
+
+def test_context_side_hand_computed_on_host_and_under_jit():
+  # w, h = 40, 20, context 0.5: p = 30, sqrt(70 * 50) = 59.16...
+  want = math.sqrt(70.0 * 50.0)
+  side = ops.context_side(40.0, 20.0, 0.5)
+  assert isinstance(side, np.floating) and side == want  # float64 on the host
+  wh = np.array([[40.0, 20.0], [10.0, 10.0]], np.float32)
+  got = jax.jit(lambda a: ops.context_side(a[:, 0], a[:, 1], 0.25))(jnp.asarray(wh))
+  np.testing.assert_allclose(got, [math.sqrt(55.0 * 35.0), 15.0], rtol=1e-6)
 
 
 def test_iou_hand_computed():

@@ -26,7 +26,7 @@ def test_template_and_search_geometry():
   img = np.zeros((300, 400, 3), np.uint8)
   img[60:80, 100:140] = 255  # object x, y, w, h = 100, 60, 40, 20
   box = (100.0, 60.0, 40.0, 20.0)
-  s_z = crops.context_side(40, 20, 0.5)
+  s_z = float(ops_boxes.context_side(40, 20, 0.5))
   np.testing.assert_allclose(s_z, np.sqrt((40 + 30) * (20 + 30)))
   tpl, tf = crops.make_crop(img, box, 127, s_z)
   np.testing.assert_allclose(tf.boxes_to_crop([[100, 60, 140, 80]])[0],

@@ -35,6 +35,16 @@ def test_set_path_keeps_integer_fields_and_names_unknown_keys():
     tune.set_path(config, 'tracking.nope', 1.0)
 
 
+def test_set_path_takes_0_and_1_for_boolean_fields():
+  config = ml_collections.ConfigDict({'tracking': {'flag': False}})
+  tune.set_path(config, 'tracking.flag', 1.0)
+  assert config.tracking.flag is True
+  tune.set_path(config, 'tracking.flag', 0.0)
+  assert config.tracking.flag is False
+  with pytest.raises(ValueError, match='boolean'):
+    tune.set_path(config, 'tracking.flag', 0.5)
+
+
 class _Oracle:
   """Returns the ground truth of the sequence it was made for."""
 

@@ -84,8 +84,12 @@ def test_size_change_penalty_steers_the_step():
         rc = (w / h) / (prev[0] / prev[1])
         pen[i] = np.exp(-(max(sc, 1 / sc) * max(rc, 1 / rc) - 1) * k)
       score = np.where(out['valid'], pen * (0.5 * uc + 0.5 * uf), -np.inf)
-      best = int(np.argmax(score))
-      np.testing.assert_allclose(out['estimate'], fused[best], rtol=1e-4, atol=1e-3)
+      # The step's pick is a candidate of (float32-) maximal score: a random model
+      # has near-ties between same-sized anchors, which float64 may order otherwise.
+      match = np.all(np.isclose(fused, out['estimate'], rtol=1e-4, atol=1e-3), axis=1)
+      assert match.any(), (out['estimate'], fused)
+      best = int(np.flatnonzero(match)[np.argmax(score[match])])
+      assert score[best] >= score.max() - 1e-6
       picks[k].append(best)
   assert picks[0.0] != picks[2.0]  # the penalty changed at least one choice
 

@@ -66,12 +66,6 @@ class CropFrame:
     return m
 
 
-def context_side(w, h, context_amount=0.5):
-  """SiamFC template side ``sqrt((w + p)(h + p))``, ``p = context_amount (w + h)``."""
-  p = context_amount * (w + h)
-  return float(np.sqrt((w + p) * (h + p)))
-
-
 def crop_frame(box_cxcywh, size, side, rng=None, shift=0.0, scale=0.0, flip=0.0,
                log_scale=False):
   """The (augmented) :class:`CropFrame` of an object.

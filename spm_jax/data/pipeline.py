@@ -37,6 +37,7 @@ import ml_collections
 import numpy as np
 
 from spm_jax.data import crops, image_io, index, labels, sampler
+from spm_jax.ops import boxes as box_ops
 from spm_jax.ops.anchors import generate_anchors
 
 logger = logging.getLogger(__name__)
@@ -150,10 +151,10 @@ def make_pair(spec, t_ex, s_ex, t_img, s_img, anchors, data, model, rng):
   """
   tz, sx = model.template_size, model.search_size
   t_box = _object(t_ex, spec.template_track)
-  side_z = crops.context_side(t_box[2], t_box[3], model.context_amount)
+  side_z = float(box_ops.context_side(t_box[2], t_box[3], model.context_amount))
   template, t_frame = crops.make_crop(t_img, t_box, tz, side_z, rng, dict(data.template_aug, gray=0.0))
   s_box = _object(s_ex, spec.search_track)
-  side_x = crops.context_side(s_box[2], s_box[3], model.context_amount) * sx / tz
+  side_x = float(box_ops.context_side(s_box[2], s_box[3], model.context_amount)) * sx / tz
   search, s_frame = crops.make_crop(s_img, s_box, sx, side_x, rng, dict(data.search_aug, gray=0.0))
   if rng.uniform() < data.gray:
     template = np.repeat(np.mean(template, -1, keepdims=True), 3, -1).astype(np.uint8)

@@ -47,7 +47,11 @@ def set_path(config, dotted, value):
     node = node[key]
   if leaf not in node:
     raise KeyError(f'{dotted} is not a config field')
-  if isinstance(node[leaf], int) and not isinstance(node[leaf], bool):
+  if isinstance(node[leaf], bool):
+    if value not in (0, 1):
+      raise ValueError(f'{dotted} is a boolean field (0 or 1), got {value}')
+    value = bool(value)
+  elif isinstance(node[leaf], int):
     if value != int(value):
       raise ValueError(f'{dotted} is an integer field, got {value}')
     value = int(value)

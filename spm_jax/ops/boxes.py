@@ -14,11 +14,26 @@ trace under ``jit``/``vmap``; they accept NumPy inputs too.
 
 import math
 
+import jax
 import jax.numpy as jnp
+import numpy as np
 
 # dw/dh are clipped at log(255 / 32) before exp(), as in the authors' release
 # (siam_tracker/utils/boxes/delta_transform.py); it bounds a box's growth per step.
 DELTA_CLIP = math.log(255.0 / 32.0)
+
+
+def context_side(w, h, context_amount=0.5):
+  """SiamFC's context side ``sqrt((w + p)(h + p))``, ``p = context_amount (w + h)``.
+
+  The side of the square template crop around a ``w x h`` target (pixels of
+  any one frame). Elementwise on scalars or arrays of matching shape: host
+  (Python / NumPy) inputs are computed with NumPy in their own precision, JAX
+  arrays (also under ``jit``) with ``jnp``.
+  """
+  xp = jnp if isinstance(w, jax.Array) or isinstance(h, jax.Array) else np
+  p = context_amount * (w + h)
+  return xp.sqrt((w + p) * (h + p))
 
 
 def xyxy_to_cxcywh(boxes):

@@ -10,12 +10,15 @@ colour (as the release and SiamFC do).
 import cv2
 import numpy as np
 
+from spm_jax.ops import boxes as box_ops
+
 
 def context_side(size, context_amount):
-  """Template side ``s_z`` in frame pixels for a target of ``size`` (w, h)."""
-  w, h = float(size[0]), float(size[1])
-  p = context_amount * (w + h)
-  return float(np.sqrt((w + p) * (h + p)))
+  """Template side ``s_z`` (float, frame pixels) for a target of ``size`` (w, h).
+
+  :func:`spm_jax.ops.boxes.context_side` in float64 on the host.
+  """
+  return float(box_ops.context_side(float(size[0]), float(size[1]), context_amount))
 
 
 def crop_square(frame, center, side, out_size, fill):

@@ -71,14 +71,12 @@ def size_change_penalty(sizes, prev_size, k):
   Returns:
     [...] penalties in (0, 1].
   """
-  def context_side(wh):
-    pad = 0.5 * (wh[..., 0] + wh[..., 1])
-    return jnp.sqrt((wh[..., 0] + pad) * (wh[..., 1] + pad))
-
   def change(r):
     return jnp.maximum(r, 1.0 / r)
 
-  s_c = change(context_side(sizes) / context_side(prev_size))
+  sizes, prev_size = jnp.asarray(sizes), jnp.asarray(prev_size)
+  side = lambda wh: box_ops.context_side(wh[..., 0], wh[..., 1], 0.5)
+  s_c = change(side(sizes) / side(prev_size))
   r_c = change((sizes[..., 0] / sizes[..., 1]) / (prev_size[0] / prev_size[1]))
   return jnp.exp(-(r_c * s_c - 1.0) * k)
 
