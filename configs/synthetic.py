@@ -25,7 +25,9 @@ the CM box loss's beta became 1/9, CM only 0.582; docs/results.md has the whole
 study; all with trackers given 0-based image pixels, as
 ``spm_jax.evaluation.ope`` does since Session 6). Session 9 added SiamRPN's size
 change penalty (``tracking.penalty_k`` 1.2): three models retrained on another
-VM give 0.650-0.664 with it (mean 0.657) and 0.619-0.632 without::
+VM give 0.650-0.664 with it (mean 0.657) and 0.619-0.632 without. Session 10
+set W_cls 0.9: two runs give 0.657 / 0.677 on those 200 videos (CSRT 0.636) and
+0.623 / 0.639 on 200 new ones (CSRT 0.631)::
 
   python scripts/train.py --config configs/synthetic.py --workdir /tmp/spm_synth \
       --config.data.data_dir=/tmp/tfds

@@ -146,8 +146,8 @@ def make_crop(image, box_xywh, size, side, rng=None, aug=None, pad=None):
     image: [H, W, 3] uint8 RGB.
     box_xywh: [4] x, y, w, h of the object the crop follows (image pixels).
     size: output side.
-    side: window side before augmentation (``context_side`` for a template,
-      times ``search_size / template_size`` for a search image).
+    side: window side before augmentation (``spm_jax.ops.boxes.context_side``
+      for a template, times ``search_size / template_size`` for a search image).
     rng: numpy Generator, or None for no augmentation.
     aug: mapping with ``shift, scale, flip, color, blur, gray`` (and optional
       ``color_std``, ``log_scale``); ignored when ``rng`` is None.
