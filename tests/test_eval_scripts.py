@@ -12,8 +12,8 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def _make_otb(root, n_seqs=2, n_frames=6):
-  for s in range(n_seqs):
+def _make_otb(root, n_seqs=2, n_frames=6, first=0):
+  for s in range(first, first + n_seqs):
     d = root / f'seq{s}'
     (d / 'img').mkdir(parents=True)
     with open(d / 'groundtruth_rect.txt', 'w') as f:
@@ -70,6 +70,65 @@ def test_compare_missing_result_folder_is_clear(tmp_path):
            '--results', str(partial))
   assert p.returncode != 0 and 'Traceback' not in p.stderr
   assert "partial: no result for sequence 'seq1'" in p.stderr
+
+
+def _write_boxes(folder, name, boxes):
+  folder.mkdir(parents=True, exist_ok=True)
+  np.savetxt(folder / f'{name}.txt', boxes, fmt='%g', delimiter=',')
+
+
+def test_compare_pools_splits_averages_runs_and_differences(tmp_path):
+  """Two splits pooled, a tracker with two runs against a reference, by hand.
+
+  Each of 4 sequences has 6 frames; frame 0 is scored as the ground truth.
+  A box equal to the ground truth passes 20 of the 21 overlap thresholds
+  (IoU 1 > t for t < 1) and every precision threshold; one 60 px away (IoU 0,
+  centre error 60 > 50 px) passes none. So a perfect video scores AUC p =
+  20/21, P@20 1, a lost one (only frame 0 right) q = p/6, P@20 1/6. Run 1 is
+  perfect everywhere, run 2 on seq0 and seq2 only; the reference is lost
+  everywhere: the two runs' mean AUC is (3p + q)/4, its difference from the
+  reference 3(p - q)/4, better on all 4 videos.
+  """
+  _make_otb(tmp_path / 'a', first=0)
+  _make_otb(tmp_path / 'b', first=2)
+  gt = np.array([[8 + k, 10, 16, 16] for k in range(6)], np.float64)
+  lost = gt + [60, 0, 0, 0]
+  lost[0] = gt[0]
+  for s in range(4):
+    split = 'a' if s < 2 else 'b'
+    _write_boxes(tmp_path / f'run1_{split}', f'seq{s}', gt)
+    _write_boxes(tmp_path / f'run2_{split}', f'seq{s}', gt if s % 2 == 0 else lost)
+    _write_boxes(tmp_path / f'ref_{split}', f'seq{s}', lost)
+  res = lambda n: f'{tmp_path / (n + "_a")}+{tmp_path / (n + "_b")}'
+  p = _run('compare.py', '--dataset', 'otb_folder',
+           '--data_dir', f'{tmp_path / "a"},{tmp_path / "b"}',
+           '--results', f'T={res("run1")},T={res("run2")},ref={res("ref")}',
+           '--reference', 'ref')
+  assert p.returncode == 0, p.stderr
+  p_auc, q_auc = 20 / 21, 20 / 21 / 6
+  table, differences = p.stdout.split('Difference from ref')
+  rows = {l.split()[0]: l.split() for l in table.splitlines()}
+  assert '(4 sequences)' in p.stdout
+  assert rows['T'][1:3] == ['(2', 'runs)']
+  assert float(rows['T'][3]) == pytest.approx((3 * p_auc + q_auc) / 4, abs=1e-3)
+  assert float(rows['T'][4]) == pytest.approx((3 + 1 / 6) / 4, abs=1e-3)
+  assert float(rows['ref'][1]) == pytest.approx(q_auc, abs=1e-3)
+  assert f'T: AUC of each run: {p_auc:.3f} {(p_auc + q_auc) / 2:.3f}' in p.stdout
+  diff = next(l for l in differences.splitlines() if l.strip().startswith('T '))
+  assert f'AUC {3 * (p_auc - q_auc) / 4:+.3f} [' in diff and '4/0' in diff
+  assert f'Prec@20 {3 * (1 - 1 / 6) / 4:+.3f} [' in diff
+
+
+def test_compare_bad_pooling_is_clear(tmp_path):
+  _make_otb(tmp_path / 'a')
+  _make_otb(tmp_path / 'b')  # the same sequence names again
+  p = _run('compare.py', '--dataset', 'otb_folder', '--data_dir',
+           f'{tmp_path / "a"},{tmp_path / "b"}', '--results', str(tmp_path))
+  assert p.returncode != 0 and 'Traceback' not in p.stderr
+  assert "sequence 'seq0' is in both" in p.stderr
+  p = _run('compare.py', '--dataset', 'otb_folder', '--data_dir', str(tmp_path / 'a'),
+           '--results', f'x={tmp_path}', '--reference', 'CSRT')
+  assert p.returncode != 0 and "--reference: no tracker named 'CSRT'" in p.stderr
 
 
 def test_evaluate_missing_data_dir_is_clear(tmp_path):

@@ -9,6 +9,7 @@ of ``1 / t`` over frames with ``t > 0``.
 """
 
 import logging
+import os
 
 import numpy as np
 
@@ -30,7 +31,9 @@ def evaluate_results(dataset, result_dir, fmt=None, first_frame='gt',
   Args:
     dataset: a ``datasets.Dataset`` or a dict ``name -> gt`` ([N, 4] x, y, w, h
       pixels, NaN rows for missing annotations).
-    result_dir: the tracker's folder in the ``fmt`` layout.
+    result_dir: the tracker's folder in the ``fmt`` layout, or a list of
+      folders searched in turn (the first holding a sequence's result is
+      read: one run's results on benchmarks pooled from several folders).
     fmt: 'otb' or 'got10k'; detected from the folder when None.
     first_frame: see ``metrics.prepare`` ('gt' as got10k's OTB experiment).
     attributes: optional ``name -> iterable of attribute tags``; adds
@@ -43,13 +46,14 @@ def evaluate_results(dataset, result_dir, fmt=None, first_frame='gt',
     ``metrics.summarize`` dict plus 'fps') and 'by_attribute'.
 
   Raises:
-    FileNotFoundError: a sequence has no result file.
+    FileNotFoundError: a sequence has no result file (in any of the folders).
   """
   gts = _ground_truths(dataset)
-  fmt = fmt or results_lib.detect_format(result_dir)
+  dirs = ([result_dir] if isinstance(result_dir, (str, os.PathLike)) else list(result_dir))
+  fmt = fmt or results_lib.detect_format(dirs[0])
   per_seq = {}
   for name, gt in gts.items():
-    boxes, times = results_lib.read_result(result_dir, name, fmt)
+    boxes, times = results_lib.read_result(_folder_with(dirs, name, fmt), name, fmt)
     if len(boxes) != len(gt):
       logging.warning('%s: %d result boxes but %d ground-truth boxes; scoring '
                       'the first %d', name, len(boxes), len(gt),
@@ -69,6 +73,36 @@ def evaluate_results(dataset, result_dir, fmt=None, first_frame='gt',
       avg = _average([per_seq[n] for n in names])
       avg['num_sequences'] = len(names)
       out['by_attribute'][tag] = avg
+  return out
+
+
+def _folder_with(dirs, name, fmt):
+  """The first of ``dirs`` with a result for sequence ``name``; the last one if none has."""
+  for d in dirs:
+    if os.path.isfile(results_lib.result_paths(d, name, fmt)[0]):
+      return d
+  return dirs[-1]  # read_result names the missing file
+
+
+def average_runs(reports):
+  """The mean of several training runs' reports on one benchmark, for a table or plot.
+
+  Curves are averaged over the runs and the scalars read off the averaged
+  curves, so ``success_auc`` is the mean of the runs' AUCs (as is every
+  scalar). Differences between runs are judged with
+  :func:`spm_jax.evaluation.stats.compare_runs`, which needs the runs'
+  own reports.
+
+  Args:
+    reports: ``evaluate_results`` outputs of the runs (same sequences).
+
+  Returns:
+    dict with the curves and scalars of ``evaluate_results`` (no
+    ``per_sequence``) and ``run_success_auc`` (each run's AUC).
+  """
+  out = _average(list(reports))
+  out['run_success_auc'] = [r['success_auc'] for r in reports]
+  out['by_attribute'] = {}
   return out
 
 
