@@ -94,6 +94,35 @@ def test_size_change_penalty_steers_the_step():
   assert picks[0.0] != picks[2.0]  # the penalty changed at least one choice
 
 
+def test_size_scale_scales_the_chosen_size_before_the_update():
+  """``tracking.size_scale`` s: same choice, estimate w, h times s, state by hand.
+
+  The new size is ``(1 - lr) prev + lr s wh`` with ``lr = size_lr x score``
+  (no penalty in ``runlocal``), ``wh`` the unscaled run's estimate.
+  """
+  config = spm_alexnet.get_config('runlocal')
+  config.tracking.min_score = 0.0
+  variables = models.init_variables(config, jax.random.key(0))
+  frames, gt = moving_square_video(2, seed=5)
+  out = {}
+  for s in (1.0, 0.9):
+    config.tracking.size_scale = s
+    tracker = Tracker(config, variables, fns=make_track_fns(config))
+    tracker.init(frames[0], gt[0])
+    _, score = tracker.update(frames[1])
+    size = np.asarray(tracker._state.size, np.float64)  # the box before the frame clips it
+    out[s] = (size, float(score), np.asarray(tracker.last_outputs['estimate'], np.float64))
+  (size1, score1, est1), (size9, score9, est9) = out[1.0], out[0.9]
+  assert score9 == score1
+  centre = lambda b: b[:2] + b[2:] / 2
+  np.testing.assert_allclose(centre(est9), centre(est1), atol=1e-3)
+  np.testing.assert_allclose(est9[2:], 0.9 * est1[2:], rtol=1e-5)
+  lr = config.tracking.size_lr * score1
+  expected = (1 - lr) * gt[0, 2:] + lr * 0.9 * est1[2:]
+  np.testing.assert_allclose(size9, expected, rtol=1e-4)
+  np.testing.assert_allclose(size1, (1 - lr) * gt[0, 2:] + lr * est1[2:], rtol=1e-4)
+
+
 def test_select_proposals_near_candidate_then_nms():
   config = spm_alexnet.get_config().tracking
   config.num_candidates = 3

@@ -159,7 +159,8 @@ def make_track_fns(config):
       :class:`TrackState` and ``geometry`` a :class:`CropGeometry`. ``outputs``
       holds ``box`` [4] x, y, w, h frame pixels, ``score`` [], and for
       inspection ``estimate`` [4] x, y, w, h frame pixels (this frame's chosen
-      box before the size update smooths it and the frame clips it),
+      box, its size times ``tracking.size_scale``, before the size update
+      smooths it and the frame clips it),
       ``proposals`` [K, 4] x, y, w, h frame pixels (the CM boxes),
       ``refined`` [K, 4] x, y, w, h frame pixels (the FM stage's boxes of
       the proposals; the CM boxes for ``variant=cm_only``), ``cm_scores``,
@@ -230,6 +231,7 @@ def make_batch_fns(config):
   window = functools.partial(cosine_window, score_size=score_size, stride=m.stride,
                              offset=m.anchors.offset)
   penalty_k = t.get('penalty_k', 0.0)  # configs exported before it existed: none.
+  size_scale = t.get('size_scale', 1.0)  # likewise.
 
   def penalized(scores, boxes, state, geometry):
     """[K] scores x size-change penalties of [K, 4] cx, cy, w, h crop-pixel boxes.
@@ -280,6 +282,8 @@ def make_batch_fns(config):
     best = jnp.argmax(jnp.where(valid, pscore, -jnp.inf))
     score = u[best]
     best_box = fused[best]
+    if size_scale != 1.0:  # calibrates a size regression that reads targets too large
+      best_box = jnp.concatenate([best_box[:2], best_box[2:] * size_scale])
     center = geometry.origin + best_box[:2] / geometry.scale
     size = best_box[2:] / geometry.scale
     confident = score >= t.min_score
