@@ -18,11 +18,13 @@ benchmark (sequence names must differ); a result ``a+b`` reads each sequence
 from the first of the folders ``a``, ``b`` that holds it (one run's results on
 the pooled splits). ``--reference CSRT`` adds every other tracker's difference
 from that one in success AUC and precision at 20 px, with 95 % intervals of a
-two-level bootstrap over runs and videos (``stats.compare_runs``)::
+two-level bootstrap over runs and videos (``stats.compare_runs``); ``--box_stats``
+adds each run's frames on the target, IoU there and size drift
+(``box_stats.box_statistics``)::
 
   python scripts/compare.py --dataset otb_folder --data_dir S/test,S/test_new \
       --results SPM=S/res_test/base_s0+S/res_new/base_s0,SPM=S/res_test/base_s1+S/res_new/base_s1,\
-CSRT=S/res_test/CSRT+S/res_new/CSRT --reference CSRT
+CSRT=S/res_test/CSRT+S/res_new/CSRT --reference CSRT --box_stats
 """
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
@@ -34,8 +36,10 @@ from absl import flags
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from spm_jax.evaluation import box_stats
 from spm_jax.evaluation import datasets
 from spm_jax.evaluation import report
+from spm_jax.evaluation import results as results_lib
 from spm_jax.evaluation import stats
 
 flags.DEFINE_enum('dataset', 'otb100', list(datasets.DATASETS), 'Benchmark.')
@@ -45,6 +49,8 @@ flags.DEFINE_list('results', None, 'Result folders, each "path" or "name=path"; 
                   '"a+b" (folders searched in turn); a repeated name is another training run.',
                   required=True)
 flags.DEFINE_string('reference', None, 'Tracker name: print the others\' differences from it.')
+flags.DEFINE_bool('box_stats', False, 'Print each run\'s frames on the target (IoU > 0.3), '
+                  'mean IoU there and median log size error by stretch of the video.')
 flags.DEFINE_string('plots', None, 'Folder for the plots; none when unset.')
 flags.DEFINE_enum('first_frame', 'gt', ['gt', 'keep', 'drop'],
                   'How frame 0 is scored (got10k: gt).')
@@ -106,6 +112,17 @@ def format_differences(runs, reference):
   return lines
 
 
+def run_box_statistics(gts, folders):
+  """``box_stats.box_statistics`` of one run's result ``folders`` on ground truths ``gts``."""
+  fmt = results_lib.detect_format(folders[0])
+  pairs = []
+  for name, gt in gts.items():
+    boxes = results_lib.read_first_result(folders, name, fmt)[0]
+    n = min(len(boxes), len(gt))  # evaluate_results has warned about a mismatch
+    pairs.append((boxes[:n], gt[:n]))
+  return box_stats.box_statistics(pairs)
+
+
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError('Too many command-line arguments.')
@@ -139,6 +156,13 @@ def main(argv):
       print(f'{name}: AUC of each run: ' + ' '.join(f'{r["success_auc"]:.3f}' for r in reps))
   if FLAGS.reference is not None:
     print('\n'.join(format_differences(runs, FLAGS.reference)))
+  if FLAGS.box_stats:
+    table = {}
+    for name, folders_of_runs in results.items():
+      for i, folders in enumerate(folders_of_runs):
+        label = name if len(folders_of_runs) == 1 else f'{name} run {i + 1}'
+        table[label] = run_box_statistics(gts, folders)
+    print(box_stats.format_table(table))
   if FLAGS.plots:
     from spm_jax.evaluation import plots
     paths = plots.plot_all(reports, FLAGS.plots, FLAGS.dataset)

@@ -87,7 +87,9 @@ def test_compare_pools_splits_averages_runs_and_differences(tmp_path):
   20/21, P@20 1, a lost one (only frame 0 right) q = p/6, P@20 1/6. Run 1 is
   perfect everywhere, run 2 on seq0 and seq2 only; the reference is lost
   everywhere: the two runs' mean AUC is (3p + q)/4, its difference from the
-  reference 3(p - q)/4, better on all 4 videos.
+  reference 3(p - q)/4, better on all 4 videos. Box statistics: run 1 is on
+  the target in all 20 scored frames with IoU 1 and no size error, run 2 in
+  10 of 20, the reference in none.
   """
   _make_otb(tmp_path / 'a', first=0)
   _make_otb(tmp_path / 'b', first=2)
@@ -103,10 +105,11 @@ def test_compare_pools_splits_averages_runs_and_differences(tmp_path):
   p = _run('compare.py', '--dataset', 'otb_folder',
            '--data_dir', f'{tmp_path / "a"},{tmp_path / "b"}',
            '--results', f'T={res("run1")},T={res("run2")},ref={res("ref")}',
-           '--reference', 'ref')
+           '--reference', 'ref', '--box_stats')
   assert p.returncode == 0, p.stderr
   p_auc, q_auc = 20 / 21, 20 / 21 / 6
   table, differences = p.stdout.split('Difference from ref')
+  differences, boxes = differences.split('on target  IoU there')
   rows = {l.split()[0]: l.split() for l in table.splitlines()}
   assert '(4 sequences)' in p.stdout
   assert rows['T'][1:3] == ['(2', 'runs)']
@@ -117,6 +120,10 @@ def test_compare_pools_splits_averages_runs_and_differences(tmp_path):
   diff = next(l for l in differences.splitlines() if l.strip().startswith('T '))
   assert f'AUC {3 * (p_auc - q_auc) / 4:+.3f} [' in diff and '4/0' in diff
   assert f'Prec@20 {3 * (1 - 1 / 6) / 4:+.3f} [' in diff
+  rows = {' '.join(l.split()[:3]): l.split()[3:] for l in boxes.splitlines()[1:]}
+  assert rows['T run 1'] == ['100.0', '%', '1.000'] + ['+0.000'] * 5
+  assert rows['T run 2'] == ['50.0', '%', '1.000'] + ['+0.000'] * 5
+  assert rows['ref 0.0 %'][:1] == ['nan']
 
 
 def test_compare_bad_pooling_is_clear(tmp_path):

@@ -53,7 +53,7 @@ def evaluate_results(dataset, result_dir, fmt=None, first_frame='gt',
   fmt = fmt or results_lib.detect_format(dirs[0])
   per_seq = {}
   for name, gt in gts.items():
-    boxes, times = results_lib.read_result(_folder_with(dirs, name, fmt), name, fmt)
+    boxes, times = results_lib.read_first_result(dirs, name, fmt)
     if len(boxes) != len(gt):
       logging.warning('%s: %d result boxes but %d ground-truth boxes; scoring '
                       'the first %d', name, len(boxes), len(gt),
@@ -74,14 +74,6 @@ def evaluate_results(dataset, result_dir, fmt=None, first_frame='gt',
       avg['num_sequences'] = len(names)
       out['by_attribute'][tag] = avg
   return out
-
-
-def _folder_with(dirs, name, fmt):
-  """The first of ``dirs`` with a result for sequence ``name``; the last one if none has."""
-  for d in dirs:
-    if os.path.isfile(results_lib.result_paths(d, name, fmt)[0]):
-      return d
-  return dirs[-1]  # read_result names the missing file
 
 
 def average_runs(reports):

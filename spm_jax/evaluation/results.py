@@ -128,3 +128,15 @@ def read_result(result_dir, seq_name, fmt='otb'):
   if not os.path.isfile(box_path):
     raise FileNotFoundError(f'no result for sequence {seq_name!r}: {box_path}')
   return read_rows(box_path), read_times(time_path)
+
+
+def read_first_result(result_dirs, seq_name, fmt='otb'):
+  """``read_result`` from the first of ``result_dirs`` that holds the sequence.
+
+  One run's results on benchmarks pooled from several folders. Raises
+  FileNotFoundError naming the last folder's file when none holds it.
+  """
+  for d in result_dirs[:-1]:
+    if os.path.isfile(result_paths(d, seq_name, fmt)[0]):
+      return read_result(d, seq_name, fmt)
+  return read_result(result_dirs[-1], seq_name, fmt)
