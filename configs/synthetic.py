@@ -87,9 +87,9 @@ def get_config(arg=None):
   # 0.5", the release's 0.5). Session 10, 50 validation videos, penalty 1.2,
   # W_cls 0.5 -> 0.9: 0.672 -> 0.706 (seed 0; 0.3 / 0.7 / 1: 0.646 / 0.689 /
   # 0.695), 0.669 -> 0.676 (seed 1), 0.687 -> 0.695 (seed 0 with FM jitter
-  # 0.25); the embedded default (older recipe, cross-correlation FM) prefers
-  # 0.5 (0.672 -> 0.660) and keeps it in its own config.json, as did Session
-  # 5's model without the penalty. With 0.9, W_box 1 / 3 / 10 -> 0.674 / 0.706 /
+  # 0.25); Session 3's cross-correlation model (the embedded default until
+  # Session 12) preferred 0.5 (0.672 -> 0.660), as did Session 5's model
+  # without the penalty. With 0.9, W_box 1 / 3 / 10 -> 0.674 / 0.706 /
   # 0.690 and window 0.25 / 0.35 / 0.45 -> 0.694 / 0.706 / 0.693 (seed 0): those
   # stay. The generalized CM stage scores every object of the target's category
   # high; the FM stage tells the instance apart (two such distractors a video).
