@@ -65,11 +65,9 @@ def box_statistics(pairs, on_target_iou=0.3, num_bins=5):
     ious.append(np.nan_to_num(metrics.iou(pred, gt), nan=0.0)[keep])
     log_ratios.append(ratio[keep])
     bins.append(frame_bins(len(gt), num_bins)[keep])
-  iou = np.concatenate(ious) if ious else np.zeros((0,))
-  log_ratio = np.concatenate(log_ratios) if ious else np.zeros((0,))
-  bin_of = np.concatenate(bins) if ious else np.zeros((0,), np.int64)
-  if not len(iou):
+  if not sum(len(x) for x in ious):
     raise ValueError('no scored frames (every sequence has fewer than 2 valid frames)')
+  iou, log_ratio, bin_of = (np.concatenate(x) for x in (ious, log_ratios, bins))
   on = iou > on_target_iou
   size_error = np.array([np.median(log_ratio[on & (bin_of == b)])
                          if np.any(on & (bin_of == b)) else np.nan
