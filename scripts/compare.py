@@ -95,6 +95,18 @@ def load_pooled(kind, data_dirs):
   return gts, attributes
 
 
+def score_run(name, folders, gts, attributes):
+  """``report.evaluate_results`` of tracker ``name``'s run in ``folders``; clear errors."""
+  for path in folders:
+    if not os.path.isdir(path):
+      raise app.UsageError(f'--results: {name}: no result folder {path}')
+  try:
+    return report.evaluate_results(gts, folders, first_frame=FLAGS.first_frame,
+                                   attributes=attributes)
+  except FileNotFoundError as e:  # an unfinished run: name the tracker and the sequence
+    raise app.UsageError(f'--results: {name}: {e}') from e
+
+
 def format_differences(runs, reference):
   """Lines of each tracker's difference from ``reference`` (two-level bootstrap)."""
   lines = [f'Difference from {reference} (mean over runs and videos, 95 % interval over runs '
@@ -131,18 +143,8 @@ def main(argv):
     raise app.UsageError(f'--reference: no tracker named {FLAGS.reference!r} in --results '
                          f'({", ".join(results)})')
   gts, attributes = load_pooled(FLAGS.dataset, FLAGS.data_dir)
-  runs = {}
-  for name, folders_of_runs in results.items():
-    runs[name] = []
-    for folders in folders_of_runs:
-      for path in folders:
-        if not os.path.isdir(path):
-          raise app.UsageError(f'--results: {name}: no result folder {path}')
-      try:
-        runs[name].append(report.evaluate_results(
-            gts, folders, first_frame=FLAGS.first_frame, attributes=attributes))
-      except FileNotFoundError as e:  # an unfinished run: name the tracker and the sequence
-        raise app.UsageError(f'--results: {name}: {e}') from e
+  runs = {name: [score_run(name, folders, gts, attributes) for folders in folders_of_runs]
+          for name, folders_of_runs in results.items()}
   reports = {}
   for name, reps in runs.items():
     if len(reps) == 1:
