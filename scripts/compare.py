@@ -39,7 +39,6 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from spm_jax.evaluation import box_stats
 from spm_jax.evaluation import datasets
 from spm_jax.evaluation import report
-from spm_jax.evaluation import results as results_lib
 from spm_jax.evaluation import stats
 
 flags.DEFINE_enum('dataset', 'otb100', list(datasets.DATASETS), 'Benchmark.')
@@ -102,7 +101,7 @@ def score_run(name, folders, gts, attributes):
       raise app.UsageError(f'--results: {name}: no result folder {path}')
   try:
     return report.evaluate_results(gts, folders, first_frame=FLAGS.first_frame,
-                                   attributes=attributes)
+                                   attributes=attributes, box_stats=FLAGS.box_stats)
   except FileNotFoundError as e:  # an unfinished run: name the tracker and the sequence
     raise app.UsageError(f'--results: {name}: {e}') from e
 
@@ -122,17 +121,6 @@ def format_differences(runs, reference):
                    f'{c["wins"]}/{c["losses"]}')
     lines.append(f'  {name:<{width}}  ' + '   '.join(cells))
   return lines
-
-
-def run_box_statistics(gts, folders):
-  """``box_stats.box_statistics`` of one run's result ``folders`` on ground truths ``gts``."""
-  fmt = results_lib.detect_format(folders[0])
-  pairs = []
-  for name, gt in gts.items():
-    boxes = results_lib.read_first_result(folders, name, fmt)[0]
-    n = min(len(boxes), len(gt))  # evaluate_results has warned about a mismatch
-    pairs.append((boxes[:n], gt[:n]))
-  return box_stats.box_statistics(pairs)
 
 
 def main(argv):
@@ -160,10 +148,9 @@ def main(argv):
     print('\n'.join(format_differences(runs, FLAGS.reference)))
   if FLAGS.box_stats:
     table = {}
-    for name, folders_of_runs in results.items():
-      for i, folders in enumerate(folders_of_runs):
-        label = name if len(folders_of_runs) == 1 else f'{name} run {i + 1}'
-        table[label] = run_box_statistics(gts, folders)
+    for name, reps in runs.items():
+      for i, rep in enumerate(reps):
+        table[name if len(reps) == 1 else f'{name} run {i + 1}'] = rep['box_stats']
     print(box_stats.format_table(table))
   if FLAGS.plots:
     from spm_jax.evaluation import plots

@@ -13,6 +13,7 @@ import os
 
 import numpy as np
 
+from spm_jax.evaluation import box_stats as box_stats_lib
 from spm_jax.evaluation import metrics
 from spm_jax.evaluation import results as results_lib
 
@@ -25,7 +26,7 @@ def _ground_truths(dataset):
 
 
 def evaluate_results(dataset, result_dir, fmt=None, first_frame='gt',
-                     attributes=None):
+                     attributes=None, box_stats=False):
   """Scores one tracker's result folder.
 
   Args:
@@ -38,6 +39,8 @@ def evaluate_results(dataset, result_dir, fmt=None, first_frame='gt',
     first_frame: see ``metrics.prepare`` ('gt' as got10k's OTB experiment).
     attributes: optional ``name -> iterable of attribute tags``; adds
       ``by_attribute[tag]`` averages over the sequences having that tag.
+    box_stats: also compute ``box_stats.box_statistics`` of the same boxes
+      (frames on the target, IoU there, size drift) as 'box_stats'.
 
   Returns:
     dict with the averaged curves ('success_curve' [21], 'precision_curve' [51],
@@ -51,7 +54,7 @@ def evaluate_results(dataset, result_dir, fmt=None, first_frame='gt',
   gts = _ground_truths(dataset)
   dirs = ([result_dir] if isinstance(result_dir, (str, os.PathLike)) else list(result_dir))
   fmt = fmt or results_lib.detect_format(dirs[0])
-  per_seq = {}
+  per_seq, pairs = {}, []
   for name, gt in gts.items():
     boxes, times = results_lib.read_first_result(dirs, name, fmt)
     if len(boxes) != len(gt):
@@ -63,8 +66,11 @@ def evaluate_results(dataset, result_dir, fmt=None, first_frame='gt',
     s = metrics.summarize(boxes, gt, first_frame=first_frame)
     s['fps'] = _fps(times)
     per_seq[name] = s
+    pairs.append((boxes, gt))
   out = _average(list(per_seq.values()))
   out['per_sequence'] = per_seq
+  if box_stats:
+    out['box_stats'] = box_stats_lib.box_statistics(pairs)
   out['by_attribute'] = {}
   if attributes:
     tags = sorted({t for n in per_seq for t in attributes.get(n, ())})
