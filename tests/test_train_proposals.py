@@ -96,6 +96,20 @@ def test_choose_prefers_cm_candidates():
   assert preferred[np.asarray(idx)[:8]].all()  # 8 positive slots all from the preferred ones
 
 
+def test_choose_draws_preferred_negatives_first():
+  m = 60
+  positive = np.arange(m) < 4
+  negative = ~positive
+  hard = negative & (np.arange(m) % 7 == 0)  # 8 hard negatives spread over the pool
+  for seed in range(5):
+    idx, label, mask = map(np.asarray, proposals.choose(
+        jax.random.PRNGKey(seed), positive, negative, positive, num_samples=16,
+        positive_fraction=0.5, preferred_negative=hard))
+    chosen_neg = set(idx[mask & (label == 0)].tolist())
+    assert len(chosen_neg) == 12  # 4 positives, negatives fill the other 12 slots
+    assert set(np.flatnonzero(hard).tolist()) <= chosen_neg
+
+
 @pytest.fixture(scope='module')
 def anchors():
   return anchor_ops.generate_anchors(7, (0.33, 0.5, 1.0, 2.0, 3.0)).reshape(-1, 4)
@@ -162,3 +176,31 @@ def test_candidate_pool_drops_small_boxes_and_keeps_static_shape():
   # Box 2 is 2 px wide (dropped), box 1 overlaps box 0 at IoU 0.92 (suppressed).
   np.testing.assert_array_equal(np.asarray(ok), [True, True, False, False])
   np.testing.assert_allclose(np.asarray(cand)[:2], boxes[[0, 3]])
+
+
+def test_hard_negatives_are_the_best_scoring_negative_candidates(anchors):
+  rng = np.random.default_rng(3)
+  logits, deltas = _cm_outputs(rng, b=1)
+  target = np.array([60.0, 70.0, 120.0, 110.0], np.float32)
+  cfg = _fm_config(pre_nms_top_n=64, post_nms_top_n=56, num_samples=16, hard_negatives=5)
+  kw = dict(anchors=jnp.asarray(anchors), crop_size=175, delta_weights=(5.0, 5.0, 10.0, 10.0))
+  # The candidates, best first, and their labels recomputed here.
+  scores, boxes = proposals.decode_cm_boxes(logits[0], deltas[0], kw['anchors'], 175)
+  cand, ok = map(np.asarray, proposals.candidate_pool(
+      scores, boxes, pre_nms_top_n=64, post_nms_top_n=56, nms_iou=0.75, min_size=4.0))
+  neg = [tuple(b) for b, v in zip(cand, ok) if v and _np_iou(b, target) < 0.5]
+  assert len(neg) > 8 + 5
+  for seed in range(3):
+    out = jax.tree_util.tree_map(np.asarray, proposals.sample_pair(
+        jax.random.PRNGKey(seed), logits[0], deltas[0], target, True, config=cfg, **kw))
+    chosen = {tuple(b) for b, l, m in zip(out['boxes'], out['labels'], out['mask']) if m and not l}
+    assert len(chosen) == 8 and set(neg[:5]) <= chosen
+  # Without them the five best negatives are not always all drawn.
+  cfg.hard_negatives = 0
+  drawn = []
+  for seed in range(3):
+    out = jax.tree_util.tree_map(np.asarray, proposals.sample_pair(
+        jax.random.PRNGKey(seed), logits[0], deltas[0], target, True, config=cfg, **kw))
+    chosen = {tuple(b) for b, l, m in zip(out['boxes'], out['labels'], out['mask']) if m and not l}
+    drawn.append(set(neg[:5]) <= chosen)
+  assert not all(drawn)

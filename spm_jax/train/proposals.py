@@ -16,7 +16,10 @@ set to 1 : 1." Per pair, with static shapes:
    pair has no instance in the search crop: all its candidates are negatives;
 4. draw at most ``num_samples * positive_fraction`` positives (CM candidates
    first) and negatives for the remaining slots, uniformly at random
-   (``jax.random`` with one key per pair). Slots that cannot be filled are
+   (``jax.random`` with one key per pair); with ``hard_negatives`` N > 0 the
+   N best-scoring negative CM candidates are drawn before the other negatives
+   (sec. 3.3: FM training "benefits from ... hard negative mining"; the release
+   keeps only the top 8 proposals). Slots that cannot be filled are
    masked. With ``fill_negatives`` (Faster R-CNN's rule) negatives fill the
    positive slots left empty, so negative pairs train the FM stage on 48
    negatives, the same-category distractors among them.
@@ -115,7 +118,7 @@ def label_boxes(boxes, valid, target_box, has_target, pos_iou=0.5, neg_iou=0.5):
 
 
 def choose(key, positive, negative, preferred, *, num_samples, positive_fraction,
-           fill_negatives=True):
+           fill_negatives=True, preferred_negative=None):
   """Random fixed-size choice of positives and negatives.
 
   Args:
@@ -123,6 +126,8 @@ def choose(key, positive, negative, preferred, *, num_samples, positive_fraction
     positive, negative: [M] bool eligibility (disjoint).
     preferred: [M] bool, positives drawn before the others (CM candidates
       before jittered instance boxes).
+    preferred_negative: optional [M] bool, negatives drawn before the others
+      (hard negatives).
     num_samples: slots (static).
     positive_fraction: at most this share of slots are positives.
     fill_negatives: negatives take the positive slots left empty.
@@ -137,7 +142,10 @@ def choose(key, positive, negative, preferred, *, num_samples, positive_fraction
   kp, kn = jax.random.split(key)
   pos_prio = jnp.where(positive, jax.random.uniform(kp, (m,)) + preferred.astype(jnp.float32),
                        -1.0)
-  neg_prio = jnp.where(negative, jax.random.uniform(kn, (m,)), -1.0)
+  neg_prio = jax.random.uniform(kn, (m,))
+  if preferred_negative is not None:
+    neg_prio += jnp.asarray(preferred_negative, jnp.float32)
+  neg_prio = jnp.where(negative, neg_prio, -1.0)
   pos_val, pos_idx = jax.lax.top_k(pos_prio, min(max_pos, m))
   neg_val, neg_idx = jax.lax.top_k(neg_prio, min(num_samples, m))
   pos_ok = pos_val >= 0
@@ -189,9 +197,11 @@ def sample_pair(key, cls_logits, deltas, target_box, has_target, *, anchors, cro
   positive, negative, overlap = label_boxes(pool, valid, target_box, has_target,
                                             config.pos_iou, config.neg_iou)
   negative &= from_cm  # Jittered instance boxes are only ever positives.
+  # Candidates come best first out of NMS: the first N negatives are the hardest.
+  hard = negative & (jnp.cumsum(negative) <= config.get('hard_negatives', 0))
   index, labels, mask = choose(ks, positive, negative, from_cm, num_samples=config.num_samples,
                                positive_fraction=config.positive_fraction,
-                               fill_negatives=config.fill_negatives)
+                               fill_negatives=config.fill_negatives, preferred_negative=hard)
   chosen = pool[index]
   target = box_ops.encode_deltas(box_ops.xyxy_to_cxcywh(chosen), box_ops.xyxy_to_cxcywh(target_box),
                                  tuple(delta_weights))
