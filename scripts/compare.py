@@ -20,7 +20,10 @@ the pooled splits). ``--reference CSRT`` adds every other tracker's difference
 from that one in success AUC and precision at 20 px, with 95 % intervals of a
 two-level bootstrap over runs and videos (``stats.compare_runs``); ``--box_stats``
 adds each run's frames on the target, IoU there and size drift
-(``box_stats.box_statistics``)::
+(``box_stats.box_statistics``); ``--failures`` (procedural videos only) where
+each run is when it is off the target: on a same-category distractor, another
+object, nothing while the target is hidden, or background
+(``failures.frame_outcomes``)::
 
   python scripts/compare.py --dataset otb_folder --data_dir S/test,S/test_new \
       --results SPM=S/res_test/base_s0+S/res_new/base_s0,SPM=S/res_test/base_s1+S/res_new/base_s1,\
@@ -38,6 +41,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from spm_jax.evaluation import box_stats
 from spm_jax.evaluation import datasets
+from spm_jax.evaluation import failures
 from spm_jax.evaluation import report
 from spm_jax.evaluation import stats
 
@@ -50,6 +54,9 @@ flags.DEFINE_list('results', None, 'Result folders, each "path" or "name=path"; 
 flags.DEFINE_string('reference', None, 'Tracker name: print the others\' differences from it.')
 flags.DEFINE_bool('box_stats', False, 'Print each run\'s frames on the target (IoU > 0.3), '
                   'mean IoU there and median log size error by stretch of the video.')
+flags.DEFINE_bool('failures', False, 'Print each run\'s share of frames on the target, on a '
+                  'same-category distractor, on another object, on nothing while the target '
+                  'is hidden, on background (procedural videos of spm_jax.data.synthetic).')
 flags.DEFINE_string('plots', None, 'Folder for the plots; none when unset.')
 flags.DEFINE_enum('first_frame', 'gt', ['gt', 'keep', 'drop'],
                   'How frame 0 is scored (got10k: gt).')
@@ -76,12 +83,13 @@ def load_pooled(kind, data_dirs):
   """Ground truths and attributes of the benchmark folders ``data_dirs``, pooled.
 
   Returns:
-    (name -> [N, 4] x, y, w, h ground truth in pixels, name -> attribute tags).
+    (name -> [N, 4] x, y, w, h ground truth in pixels, name -> attribute tags,
+    name -> the sequence's ``Sequence``).
 
   Raises:
     app.UsageError: two folders hold a sequence of the same name.
   """
-  gts, attributes, where = {}, {}, {}
+  gts, attributes, where, sequences = {}, {}, {}, {}
   for data_dir in data_dirs:
     dataset = datasets.load_dataset(kind, data_dir)
     for seq in dataset:
@@ -90,8 +98,9 @@ def load_pooled(kind, data_dirs):
                              f'and {data_dir}')
       where[seq.name] = data_dir
       gts[seq.name] = seq.gt
+      sequences[seq.name] = seq
     attributes.update(dataset.attributes)
-  return gts, attributes
+  return gts, attributes, sequences
 
 
 def score_run(name, folders, gts, attributes):
@@ -101,7 +110,8 @@ def score_run(name, folders, gts, attributes):
       raise app.UsageError(f'--results: {name}: no result folder {path}')
   try:
     return report.evaluate_results(gts, folders, first_frame=FLAGS.first_frame,
-                                   attributes=attributes, box_stats=FLAGS.box_stats)
+                                   attributes=attributes, box_stats=FLAGS.box_stats,
+                                   keep_boxes=FLAGS.failures)
   except FileNotFoundError as e:  # an unfinished run: name the tracker and the sequence
     raise app.UsageError(f'--results: {name}: {e}') from e
 
@@ -123,6 +133,27 @@ def format_differences(runs, reference):
   return lines
 
 
+def failure_table(runs, sequences):
+  """{run label: failures.outcome_shares} of every run (objects loaded once)."""
+  objects = {}
+  for name, seq in sequences.items():
+    seq_dir = os.path.dirname(os.path.dirname(seq.frames[0]))  # <seq>/img/0001.jpg
+    try:
+      objects[name] = failures.load_objects(seq_dir, seq.gt, seq.pixel_origin)
+    except (FileNotFoundError, ValueError) as e:
+      raise app.UsageError(f'--failures: {e}') from e
+  table = {}
+  for name, reps in runs.items():
+    for i, rep in enumerate(reps):
+      outcomes = []
+      for seq_name, boxes in rep['boxes'].items():
+        boxes_of, categories, visible = objects[seq_name]
+        n = len(boxes)
+        outcomes.append(failures.frame_outcomes(boxes, boxes_of[:n], categories, visible[:n]))
+      table[name if len(reps) == 1 else f'{name} run {i + 1}'] = failures.outcome_shares(outcomes)
+  return table
+
+
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError('Too many command-line arguments.')
@@ -130,7 +161,7 @@ def main(argv):
   if FLAGS.reference is not None and FLAGS.reference not in results:
     raise app.UsageError(f'--reference: no tracker named {FLAGS.reference!r} in --results '
                          f'({", ".join(results)})')
-  gts, attributes = load_pooled(FLAGS.dataset, FLAGS.data_dir)
+  gts, attributes, sequences = load_pooled(FLAGS.dataset, FLAGS.data_dir)
   runs = {name: [score_run(name, folders, gts, attributes) for folders in folders_of_runs]
           for name, folders_of_runs in results.items()}
   reports = {}
@@ -152,6 +183,8 @@ def main(argv):
       for i, rep in enumerate(reps):
         table[name if len(reps) == 1 else f'{name} run {i + 1}'] = rep['box_stats']
     print(box_stats.format_table(table))
+  if FLAGS.failures:
+    print(failures.format_table(failure_table(runs, sequences)))
   if FLAGS.plots:
     from spm_jax.evaluation import plots
     paths = plots.plot_all(reports, FLAGS.plots, FLAGS.dataset)

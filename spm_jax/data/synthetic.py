@@ -25,8 +25,8 @@ Exporter (OTB layout, 1-based boxes like OTB)::
       --num-frames T --seed S
 
 writes ``DIR/synth_0000/img/0001.jpg ...``, ``DIR/synth_0000/groundtruth_rect.txt``
-(``x,y,w,h`` per line) and ``DIR/synth_0000/meta.json`` (categories and the
-target's per-frame visibility).
+(``x,y,w,h`` per line) and ``DIR/synth_0000/meta.json`` (categories, the
+target's per-frame visibility and every object's 0-based boxes).
 """
 
 import argparse
@@ -354,6 +354,8 @@ def export_otb(out_dir, num_sequences, num_frames=100, seed=0, jpeg_quality=90, 
         'seed': [int(s) for s in sequence_seed(seed, i)],
         'categories': [CATEGORY_NAMES[c] for c in seq.categories],
         'target_visible': [bool(v) for v in seq.visible[:, 0]],
+        # [T][N] x, y, w, h of every object, 0-based (evaluation.failures).
+        'objects': seq.boxes.astype(np.int64).tolist(),
     }
     with open(os.path.join(seq_dir, 'meta.json'), 'w') as f:
       json.dump(meta, f)

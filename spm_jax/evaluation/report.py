@@ -26,7 +26,7 @@ def _ground_truths(dataset):
 
 
 def evaluate_results(dataset, result_dir, fmt=None, first_frame='gt',
-                     attributes=None, box_stats=False):
+                     attributes=None, box_stats=False, keep_boxes=False):
   """Scores one tracker's result folder.
 
   Args:
@@ -41,6 +41,8 @@ def evaluate_results(dataset, result_dir, fmt=None, first_frame='gt',
       ``by_attribute[tag]`` averages over the sequences having that tag.
     box_stats: also compute ``box_stats.box_statistics`` of the same boxes
       (frames on the target, IoU there, size drift) as 'box_stats'.
+    keep_boxes: also return the boxes read, as 'boxes' (name -> [n, 4] x, y,
+      w, h in the benchmark's pixel frame, cut to the ground truth's length).
 
   Returns:
     dict with the averaged curves ('success_curve' [21], 'precision_curve' [51],
@@ -71,6 +73,8 @@ def evaluate_results(dataset, result_dir, fmt=None, first_frame='gt',
   out['per_sequence'] = per_seq
   if box_stats:
     out['box_stats'] = box_stats_lib.box_statistics(pairs)
+  if keep_boxes:
+    out['boxes'] = {name: boxes for name, (boxes, _) in zip(per_seq, pairs)}
   out['by_attribute'] = {}
   if attributes:
     tags = sorted({t for n in per_seq for t in attributes.get(n, ())})
