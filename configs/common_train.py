@@ -76,7 +76,7 @@ def add_training(config, *, batch_size=64, input_kind='pipeline', generalized=Tr
   f.jitter = 0.1  # their centre/size jitter (ours).
   f.min_size = 4.0  # candidates with a side below this (px) are dropped (ours).
   f.fill_negatives = True  # Faster R-CNN: negatives fill empty positive slots.
-  # The N best-scoring negative candidates are drawn first (sec. 3.3 "hard
+  # The N best-scoring negative candidates are drawn first (sec. 3.1 "hard
   # negative mining"; 0: uniformly at random, as Faster R-CNN).
   f.hard_negatives = 0
 

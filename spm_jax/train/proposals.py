@@ -18,7 +18,7 @@ set to 1 : 1." Per pair, with static shapes:
    first) and negatives for the remaining slots, uniformly at random
    (``jax.random`` with one key per pair); with ``hard_negatives`` N > 0 the
    N best-scoring negative CM candidates are drawn before the other negatives
-   (sec. 3.3: FM training "benefits from ... hard negative mining"; the release
+   (sec. 3.1: FM training "benefits from ... hard negative mining"; the release
    keeps only the top 8 proposals). Slots that cannot be filled are
    masked. With ``fill_negatives`` (Faster R-CNN's rule) negatives fill the
    positive slots left empty, so negative pairs train the FM stage on 48
