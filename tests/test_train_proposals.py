@@ -190,17 +190,15 @@ def test_hard_negatives_are_the_best_scoring_negative_candidates(anchors):
       scores, boxes, pre_nms_top_n=64, post_nms_top_n=56, nms_iou=0.75, min_size=4.0))
   neg = [tuple(b) for b, v in zip(cand, ok) if v and _np_iou(b, target) < 0.5]
   assert len(neg) > 8 + 5
-  for seed in range(3):
+
+  def chosen_negatives(seed):
     out = jax.tree_util.tree_map(np.asarray, proposals.sample_pair(
         jax.random.PRNGKey(seed), logits[0], deltas[0], target, True, config=cfg, **kw))
-    chosen = {tuple(b) for b, l, m in zip(out['boxes'], out['labels'], out['mask']) if m and not l}
+    return {tuple(b) for b, l, m in zip(out['boxes'], out['labels'], out['mask']) if m and not l}
+
+  for seed in range(3):
+    chosen = chosen_negatives(seed)
     assert len(chosen) == 8 and set(neg[:5]) <= chosen
   # Without them the five best negatives are not always all drawn.
   cfg.hard_negatives = 0
-  drawn = []
-  for seed in range(3):
-    out = jax.tree_util.tree_map(np.asarray, proposals.sample_pair(
-        jax.random.PRNGKey(seed), logits[0], deltas[0], target, True, config=cfg, **kw))
-    chosen = {tuple(b) for b, l, m in zip(out['boxes'], out['labels'], out['mask']) if m and not l}
-    drawn.append(set(neg[:5]) <= chosen)
-  assert not all(drawn)
+  assert not all(set(neg[:5]) <= chosen_negatives(seed) for seed in range(3))
