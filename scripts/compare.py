@@ -80,16 +80,16 @@ def parse_results(items):
 
 
 def load_pooled(kind, data_dirs):
-  """Ground truths and attributes of the benchmark folders ``data_dirs``, pooled.
+  """Sequences and attributes of the benchmark folders ``data_dirs``, pooled.
 
   Returns:
-    (name -> [N, 4] x, y, w, h ground truth in pixels, name -> attribute tags,
-    name -> the sequence's ``Sequence``).
+    (name -> ``datasets.Sequence`` (its ``gt``: [N, 4] x, y, w, h pixels),
+    name -> attribute tags).
 
   Raises:
     app.UsageError: two folders hold a sequence of the same name.
   """
-  gts, attributes, where, sequences = {}, {}, {}, {}
+  sequences, attributes, where = {}, {}, {}
   for data_dir in data_dirs:
     dataset = datasets.load_dataset(kind, data_dir)
     for seq in dataset:
@@ -97,10 +97,9 @@ def load_pooled(kind, data_dirs):
         raise app.UsageError(f'--data_dir: sequence {seq.name!r} is in both {where[seq.name]} '
                              f'and {data_dir}')
       where[seq.name] = data_dir
-      gts[seq.name] = seq.gt
       sequences[seq.name] = seq
     attributes.update(dataset.attributes)
-  return gts, attributes, sequences
+  return sequences, attributes
 
 
 def score_run(name, folders, gts, attributes):
@@ -161,7 +160,8 @@ def main(argv):
   if FLAGS.reference is not None and FLAGS.reference not in results:
     raise app.UsageError(f'--reference: no tracker named {FLAGS.reference!r} in --results '
                          f'({", ".join(results)})')
-  gts, attributes, sequences = load_pooled(FLAGS.dataset, FLAGS.data_dir)
+  sequences, attributes = load_pooled(FLAGS.dataset, FLAGS.data_dir)
+  gts = {name: seq.gt for name, seq in sequences.items()}
   runs = {name: [score_run(name, folders, gts, attributes) for folders in folders_of_runs]
           for name, folders_of_runs in results.items()}
   reports = {}
