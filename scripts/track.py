@@ -23,7 +23,8 @@ Writes into ``--out``:
 * ``NAME_time.txt``: seconds per frame,
 * with ``--dump-scores``, ``NAME_scores.jsonl``: one JSON object per tracked
   frame with the K proposals (``x, y, w, h`` frame pixels) and their CM, FM and
-  fused scores -- the numbers of the paper's fig. 5 -- plus the chosen box.
+  fused scores -- the numbers of the paper's fig. 5 -- plus the chosen box and
+  ``chosen``, the index of the candidate it comes from.
 
 Speed is printed every ``--log-every`` frames and drawn on the video. Stop a
 camera with Ctrl+C (or ``--max-frames``): the files written so far are closed
@@ -246,6 +247,7 @@ def run(args):
               'proposals': _to_list(out['proposals']), 'cm_scores': _to_list(out['cm_scores']),
               'fm_scores': _to_list(out['fm_scores']),
               'fused_scores': _to_list(out['fused_scores']), 'valid': _to_list(out['valid']),
+              'chosen': int(out['chosen']),
           }) + '\n')
         if args.log_every and index % args.log_every == 0:
           print(f'frame {index}: {meter.fps:.1f} fps', flush=True)

@@ -97,6 +97,7 @@ def test_track_video_end_to_end(clip, runlocal_checkpoint, tmp_path):
     for key in ('cm_scores', 'fm_scores', 'fused_scores', 'valid'):
       assert len(r[key]) == k
     assert all(0.0 <= s <= 1.0 for s in r['cm_scores'] + r['fm_scores'])
+    assert 0 <= r['chosen'] < k and r['valid'][r['chosen']]
   np.testing.assert_allclose([r['box'] for r in rows], boxes[1:], atol=0.01)
 
 

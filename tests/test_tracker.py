@@ -90,6 +90,8 @@ def test_size_change_penalty_steers_the_step():
       assert match.any(), (out['estimate'], fused)
       best = int(np.flatnonzero(match)[np.argmax(score[match])])
       assert score[best] >= score.max() - 1e-6
+      chosen = int(out['chosen'])  # the step's own index of its pick
+      assert match[chosen] and score[chosen] >= score.max() - 1e-6
       picks[k].append(best)
   assert picks[0.0] != picks[2.0]  # the penalty changed at least one choice
 

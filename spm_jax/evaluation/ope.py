@@ -33,13 +33,16 @@ import tqdm
 from spm_jax.evaluation import results as results_lib
 
 
-def track_sequence(tracker, seq, progress=False):
+def track_sequence(tracker, seq, progress=False, on_update=None):
   """Runs ``tracker`` over one sequence.
 
   Args:
     tracker: object with ``init(frame, box)`` and ``update(frame)``.
     seq: ``datasets.Sequence``; ``seq.gt[0]`` is the init box (x, y, w, h).
     progress: show a tqdm bar over the frames.
+    on_update: optional ``on_update(index, tracker)``, called after each
+      ``update`` (frames 1 .. T-1 that could be read; not timed), e.g. to read
+      the tracker's ``last_outputs``.
 
   Returns:
     (boxes [N, 4] x, y, w, h pixels in the sequence's numbers (those of
@@ -71,6 +74,8 @@ def track_sequence(tracker, seq, progress=False):
     else:
       box, score = tracker.update(frame)
     times[i] = time.perf_counter() - start
+    if i and on_update is not None:
+      on_update(i, tracker)
     box = np.asarray(box, dtype=np.float64).reshape(4)
     boxes[i] = box if i == 0 else seq.from_image(box)
     scores[i] = float(score)

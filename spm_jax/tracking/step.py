@@ -164,8 +164,10 @@ def make_track_fns(config):
       ``proposals`` [K, 4] x, y, w, h frame pixels (the CM boxes),
       ``refined`` [K, 4] x, y, w, h frame pixels (the FM stage's boxes of
       the proposals; the CM boxes for ``variant=cm_only``), ``cm_scores``,
-      ``fm_scores``, ``fused_scores`` [K] and ``valid`` [K] (for
-      ``variant=cm_only`` these cover all anchors' top K by windowed score).
+      ``fm_scores``, ``fused_scores`` [K], ``valid`` [K] (for
+      ``variant=cm_only`` these cover all anchors' top K by windowed score)
+      and ``chosen`` [] int32, the candidate the box comes from (the best
+      valid one after size-change penalty and cosine window).
       It is an :class:`UnbatchedStep`: ``track_fn.batched`` is the jitted
       function with outputs of leading axis 1 (host code slices after the
       transfer), ``track_fn._cache_size()`` its compilations.
@@ -309,6 +311,7 @@ def make_batch_fns(config):
         'fm_scores': uf,
         'fused_scores': u,
         'valid': valid,
+        'chosen': best.astype(jnp.int32),
     }
     return new_state, outputs
 

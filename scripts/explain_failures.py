@@ -1,0 +1,62 @@
+r"""Why SPM-Tracker is off the target on procedural videos (spm_jax/evaluation/choices.py).
+
+Runs the model over a procedural split (``python -m spm_jax.data.synthetic``), then prints
+where it is when it is off the target (``failures``) and, for the frames on another object
+while the target is visible, which part of the tracking step put it there: the target was
+not among the K candidates, scored lower than the other object, or lost to the window and
+size-change penalty::
+
+  python scripts/explain_failures.py --config configs/synthetic.py --checkpoint RUN \
+      --data_dir VAL_SPLIT
+
+Overrides go through the config as usual (``--config.tracking.window_influence=0.25``).
+"""
+
+# pylint: disable=g-import-not-at-top,wrong-import-position
+import os
+import sys
+
+from absl import app
+from absl import flags
+from ml_collections import config_flags
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from spm_jax.evaluation import choices
+from spm_jax.evaluation import datasets
+from spm_jax.evaluation import failures
+
+config_flags.DEFINE_config_file('config', None, 'Model config file.', lock_config=True)
+flags.DEFINE_string('checkpoint', None, 'Training run or model folder.', required=True)
+flags.DEFINE_string('data_dir', None, 'Procedural split in the OTB layout.', required=True)
+flags.DEFINE_string('name', 'SPM', 'Row name in the tables.')
+flags.DEFINE_float('candidate_iou', 0.5, 'IoU above which a candidate is on the target.')
+flags.mark_flag_as_required('config')
+FLAGS = flags.FLAGS
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError('Too many command-line arguments.')
+  from spm_jax import export
+  from spm_jax.tracking import Tracker
+  if FLAGS.config.model.variant == 'cm_only':
+    raise app.UsageError('variant=cm_only has no FM candidates to explain')
+  tracker = Tracker(FLAGS.config, export.load_for_config(FLAGS.checkpoint, FLAGS.config))
+  outcomes, causes = [], []
+  for seq in datasets.load_dataset('otb_folder', FLAGS.data_dir):
+    objects, categories, visible = failures.load_objects(
+        os.path.dirname(os.path.dirname(seq.frames[0])), seq.gt, seq.pixel_origin)
+    record = choices.record_outputs(tracker, seq)
+    codes = failures.frame_outcomes(record['boxes'], objects, categories, visible)
+    outcomes.append(codes)
+    causes.append(choices.frame_causes(record, objects[:, 0], codes, visible,
+                                       FLAGS.candidate_iou))
+  print(failures.format_table({FLAGS.name: failures.outcome_shares(outcomes)}))
+  print()
+  print('On another object with the target visible, because the target was:')
+  print(choices.format_table({FLAGS.name: choices.cause_counts(causes)}))
+
+
+if __name__ == '__main__':
+  app.run(main)
