@@ -15,7 +15,9 @@ from spm_jax.data import synthetic
 from spm_jax.evaluation import choices
 from spm_jax.evaluation import datasets
 from spm_jax.evaluation import failures
+from spm_jax.evaluation import metrics
 from spm_jax.evaluation import ope
+from spm_jax.evaluation import results
 from spm_jax.tracking import Tracker
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -98,10 +100,15 @@ def test_script_counts_the_causes(procedural_model):
   causes = choices.frame_causes(record, objects[:, 0], outcomes, visible)
   p = subprocess.run([sys.executable, os.path.join(ROOT, 'scripts', 'explain_failures.py'),
                       '--config', os.path.join(ROOT, 'configs', 'synthetic.py') + ':runlocal',
-                      '--checkpoint', str(root / 'model'), '--data_dir', str(root / 'val')],
+                      '--checkpoint', str(root / 'model'), '--data_dir', str(root / 'val'),
+                      '--out', str(root / 'results')],
                      capture_output=True, text=True, cwd=ROOT, timeout=300, check=False)
   assert p.returncode == 0, p.stderr[-3000:]
   lines = p.stdout.splitlines()
-  assert lines[0].split()[1] == 'target' and lines[1].startswith('SPM')
+  auc = metrics.success_auc(record['boxes'], seq.gt)
+  assert lines[0] == f'SPM: success AUC {auc:.3f} on 1 sequences'
+  written, _ = results.read_result(str(root / 'results' / 'otb_folder' / 'SPM'), seq.name)
+  np.testing.assert_allclose(written, record['boxes'], atol=1e-3)
+  assert lines[1].split()[1] == 'target' and lines[2].startswith('SPM')
   explained = int(np.sum(causes >= 0))
   assert lines[-1].split()[:2] == ['SPM', str(explained)], p.stdout

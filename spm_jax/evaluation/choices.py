@@ -45,7 +45,8 @@ def record_outputs(tracker, seq):
     dict ``boxes`` [T, 4] (the tracker's result), ``proposals`` and ``refined``
     [T, K, 4] (CM and FM boxes of the candidates), ``fused_scores`` [T, K],
     ``valid`` [T, K] bool (False for frame 0 and unreadable frames) and
-    ``chosen`` [T] int (-1 there); boxes x, y, w, h in the numbers of ``seq.gt``.
+    ``chosen`` [T] int (-1 there), ``times`` [T] seconds a frame; boxes x, y,
+    w, h in the numbers of ``seq.gt``.
   """
   k = tracker.config.tracking.num_candidates
   t_len = len(seq)
@@ -61,7 +62,7 @@ def record_outputs(tracker, seq):
     rec['valid'][i] = np.asarray(out['valid'], bool)
     rec['chosen'][i] = int(out['chosen'])
 
-  rec['boxes'] = ope.track_sequence(tracker, seq, on_update=keep)[0]
+  rec['boxes'], rec['times'] = ope.track_sequence(tracker, seq, on_update=keep)[:2]
   return rec
 
 
