@@ -11,8 +11,8 @@ the K candidates, their fused scores, the chosen one) give one cause:
   ``candidate_iou`` for its CM box or its FM box): the CM stage, the score
   filter or NMS left the target out, and the FM stage never saw it;
 * ``scored lower``: a target candidate was there, but its fused score (eq. 2;
-  the FM score for ``variant=series``) was not
-  above the chosen candidate's: the two stages preferred the other object;
+  the FM score for ``variant=series``) was not above the chosen candidate's:
+  the two stages preferred the other object;
 * ``window or penalty``: the target candidate had the higher fused score and
   lost only to the motion prior (size-change penalty and cosine window, which
   favour the object the tracker is already on);
