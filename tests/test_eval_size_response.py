@@ -109,7 +109,13 @@ def test_real_tracker_estimate_is_the_box_before_the_size_update(pretrained):
   h, w = video.frames[1].shape[:2]
   assert box[0] > 0 and box[1] > 0 and box[0] + box[2] < w and box[1] + box[3] < h, box
   np.testing.assert_allclose(box[:2] + box[2:] / 2, est[:2] + est[2:] / 2, atol=1e-3)
-  lr = tracker.config.tracking.size_lr * score
+  # lr = size_lr x score x the size-change penalty of the pick (pysot), by hand:
+  # exp(-(max(r, 1/r) max(s, 1/s) - 1) k), r the aspect change, s that of sqrt((w+p)(h+p)).
+  side = lambda wh: np.sqrt((wh[0] + wh.sum() / 2) * (wh[1] + wh.sum() / 2))
+  r = (est[2] / est[3]) / (first[2] / first[3])
+  s = side(est[2:]) / side(first[2:])
+  pen = np.exp(-(max(r, 1 / r) * max(s, 1 / s) - 1) * tracker.config.tracking.penalty_k)
+  lr = tracker.config.tracking.size_lr * score * pen
   np.testing.assert_allclose(box[2:], (1 - lr) * first[2:] + lr * est[2:], rtol=1e-4)
   assert not np.allclose(est[2:], first[2:], rtol=1e-3)  # the check above is not trivial
 
