@@ -136,9 +136,8 @@ def failure_table(runs, sequences):
   """{run label: failures.outcome_shares} of every run (objects loaded once)."""
   objects = {}
   for name, seq in sequences.items():
-    seq_dir = os.path.dirname(os.path.dirname(seq.frames[0]))  # <seq>/img/0001.jpg
     try:
-      objects[name] = failures.load_objects(seq_dir, seq.gt, seq.pixel_origin)
+      objects[name] = failures.sequence_objects(seq)
     except (FileNotFoundError, ValueError) as e:
       raise app.UsageError(f'--failures: {e}') from e
   table = {}

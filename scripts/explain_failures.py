@@ -50,8 +50,7 @@ def main(argv):
   tracker = Tracker(FLAGS.config, export.load_for_config(FLAGS.checkpoint, FLAGS.config))
   outcomes, causes, aucs = [], [], []
   for seq in datasets.load_dataset('otb_folder', FLAGS.data_dir):
-    objects, categories, visible = failures.load_objects(
-        os.path.dirname(os.path.dirname(seq.frames[0])), seq.gt, seq.pixel_origin)
+    objects, categories, visible = failures.sequence_objects(seq)
     record = choices.record_outputs(tracker, seq)
     aucs.append(metrics.success_auc(record['boxes'], seq.gt))
     if FLAGS.out:

@@ -106,6 +106,12 @@ def load_objects(seq_dir, gt, pixel_origin=1.0):
   return objects, categories, visible
 
 
+def sequence_objects(seq):
+  """:func:`load_objects` of a ``datasets.Sequence`` in the OTB layout (``<seq>/img/0001.jpg``)."""
+  seq_dir = os.path.dirname(os.path.dirname(seq.frames[0]))
+  return load_objects(seq_dir, seq.gt, seq.pixel_origin)
+
+
 def outcome_shares(outcomes):
   """{outcome: share of the scored frames} pooled over sequences' ``frame_outcomes``."""
   codes = np.concatenate([np.asarray(o) for o in outcomes])
