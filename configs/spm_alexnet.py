@@ -110,7 +110,7 @@ def get_config(arg=None):
   # Factor on the chosen box's size before the size update (ours; 1: none, as
   # the release): calibrates a size regression biased to larger boxes. On the
   # procedural videos it removed the drift but lost the target more often
-  # (docs/results.md, Session 12), so no config sets it.
+  # (docs/results.md, "Box sizes"), so no config sets it.
   t.size_scale = 1.0
   t.min_score = 0.2  # below it the previous box is kept (release MAX_SCORE_THRESHOLD).
   t.min_size = 10.0  # minimum box side in frame pixels (release).

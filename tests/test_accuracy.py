@@ -13,11 +13,9 @@ its box leaves the target within a few frames (AUC 0.083 here); the trained
 one follows it much of the time (0.325, with the tracking values of
 ``configs/synthetic.py``). Everything is seeded -- the videos, the training
 pairs, the initialisation -- and two runs gave the same numbers to three
-decimals (Session 6; the figures above are one run of Session 10); the asserted margin (0.12) leaves 0.12 of room below the measured
-gap (0.242) for XLA:CPU float rounding on other machines. (Before the trackers
-were given 0-based pixels, Session 6, the two were 0.232 and 0.027: a box that
-stays near the first one overlaps the target better for a few frames now;
-Session 10's W_cls 0.9 raised 0.244 / 0.073 to 0.325 / 0.083.)
+decimals; the asserted margin (0.12) leaves 0.12 of room below the measured
+gap (0.242) for XLA:CPU float rounding on other machines. (With W_cls 0.5
+instead of ``configs/synthetic.py``'s 0.9 the two are 0.244 and 0.073.)
 
 The same run checks that the CM classification loss falls on the real input
 pipeline's pairs (the last three logs below 0.85x the first three; 0.62 ->

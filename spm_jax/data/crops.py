@@ -84,7 +84,7 @@ def crop_frame(box_cxcywh, size, side, rng=None, shift=0.0, scale=0.0, flip=0.0,
       inverse of that factor, so the linear draw makes it larger than
       nominal on average (``E[-log(1 + u)] ~ scale^2 / 6``: +0.5 % at 0.18);
       the log draw has no such skew (it did not remove the trained trackers'
-      size bias, though: docs/results.md, Session 8).
+      size bias, though: docs/results.md, "How the settings were chosen").
   """
   cx, cy = float(box_cxcywh[0]), float(box_cxcywh[1])
   side_x = side_y = float(side)

@@ -19,7 +19,7 @@ The *correction* is ``1 - median error / log f``: 1 for a perfect regression,
 regression's bias. A weak correction with a bias makes a tracker's box drift:
 each frame moves the size by ``size_lr x score`` towards an estimate that
 keeps most of the current error and adds the bias (docs/results.md,
-Session 7).
+"Box sizes").
 
 Box convention: x, y, w, h with the top-left corner; ``seq.gt`` in the
 dataset's numbers, the tracker in 0-based image pixels (shifted as in
