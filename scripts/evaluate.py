@@ -25,6 +25,9 @@ from ml_collections import config_flags
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from spm_jax import cli
+cli.defer_interrupts()  # Ctrl-C: stop between frames, exit 130 (before the slow imports).
+
 from spm_jax.evaluation import baselines
 from spm_jax.evaluation import datasets
 from spm_jax.evaluation import ope
@@ -83,9 +86,10 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError('Too many command-line arguments.')
   dataset = datasets.load_dataset(FLAGS.dataset, FLAGS.data_dir)
-  tracker, default_name = build_tracker()
-  name = FLAGS.name or default_name
+  name = FLAGS.name or (FLAGS.baseline or 'SPM-JAX')
   result_dir = os.path.join(FLAGS.out, FLAGS.dataset, name)
+  cli.check_writable_folder(result_dir, '--out')  # Before any tracking.
+  tracker, _ = build_tracker()
 
   if FLAGS.dataset.startswith('vot'):
     if callable(tracker) and not hasattr(tracker, 'update'):
@@ -114,4 +118,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main)
+  cli.absl_run(main)

@@ -7,7 +7,8 @@ r"""Trains SPM-Tracker; resumes from the latest checkpoint in ``--workdir``.
   python scripts/train.py --config configs/synthetic.py:variant=cm_only,gt=False --workdir DIR
   python scripts/train.py --config ... --workdir DIR --multihost   # on every host
 
-See docs/training.md.
+See docs/training.md. Ctrl-C finishes the step under way, writes a checkpoint
+of it and exits with code 130; the same command resumes from there.
 """
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
@@ -21,6 +22,9 @@ from absl import logging
 from ml_collections import config_flags
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from spm_jax import cli
+cli.defer_interrupts()  # Ctrl-C: finish and checkpoint the step under way, exit 130.
 
 config_flags.DEFINE_config_file('config', None, 'Training config file.', lock_config=True)
 flags.DEFINE_string('workdir', None, 'Run folder: checkpoints, metrics, TensorBoard events.')
@@ -45,4 +49,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main)
+  cli.absl_run(main)

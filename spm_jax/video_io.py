@@ -130,11 +130,15 @@ def list_image_files(folder):
 
 
 def read_image(path):
-  """Reads an image file as uint8 [H, W, 3] RGB; VideoReadError naming the file otherwise."""
-  bgr = cv2.imread(os.fspath(path), cv2.IMREAD_COLOR)
-  if bgr is None:
-    raise VideoReadError(f'cannot read image {path!r} (missing, truncated or not an image)')
-  return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+  """Reads an image file as uint8 [H, W, 3] RGB; VideoReadError naming the file otherwise.
+
+  The rule of :func:`spm_jax.data.image_io.read_image`: a truncated image is unreadable.
+  """
+  from spm_jax.data import image_io
+  try:
+    return image_io.read_image(path)
+  except image_io.ImageReadError as e:
+    raise VideoReadError(str(e)) from e
 
 
 class FrameSource:

@@ -44,9 +44,9 @@ import os
 import re
 from typing import Callable, Optional, Sequence as Seq
 
-import cv2
 import numpy as np
 
+from spm_jax.data import image_io
 from spm_jax.evaluation import results as results_lib
 from spm_jax.evaluation import tables
 
@@ -78,11 +78,11 @@ def _missing(kind, path, what='folder'):
 
 
 def load_image(path):
-  """Reads an image file as uint8 [H, W, 3] RGB."""
-  bgr = cv2.imread(os.fspath(path), cv2.IMREAD_COLOR)
-  if bgr is None:
-    raise OSError(f'cannot read image {path}')
-  return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+  """Reads an image file as uint8 [H, W, 3] RGB; OSError naming the file and the reason.
+
+  A truncated JPEG or PNG is unreadable (:func:`spm_jax.data.image_io.read_image`).
+  """
+  return image_io.read_image(path)
 
 
 @dataclasses.dataclass

@@ -30,6 +30,7 @@ import time
 import numpy as np
 import tqdm
 
+from spm_jax import cli
 from spm_jax.evaluation import results as results_lib
 
 
@@ -59,6 +60,7 @@ def track_sequence(tracker, seq, progress=False, on_update=None):
     frames = tqdm.tqdm(frames, total=n, desc=seq.name, leave=False,
                        unit='frame')
   for i, frame in enumerate(frames):
+    cli.raise_if_interrupted()  # Ctrl-C: stop between frames, this sequence unwritten.
     if frame is None:
       if i == 0:
         raise OSError(f'{seq.name}: the first frame {seq.frames[0]} cannot be read, '

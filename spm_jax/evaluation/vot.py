@@ -28,6 +28,7 @@ import time
 
 import numpy as np
 
+from spm_jax import cli
 from spm_jax.evaluation import datasets as datasets_lib
 
 SKIP = 5     # Frames between a failure and the re-initialisation.
@@ -170,6 +171,7 @@ def run_supervised(tracker, seq, skip=SKIP, bounded=True):
     bounds = (frame.shape[1], frame.shape[0]) if bounded else None
     j = i + 1
     while j < n:
+      cli.raise_if_interrupted()  # Ctrl-C: stop between frames, this sequence unwritten.
       frame = seq.frame(j)
       start = time.perf_counter()
       box, _ = tracker.update(frame)

@@ -17,6 +17,7 @@ import jax
 import numpy as np
 import tqdm
 
+from spm_jax import cli
 from spm_jax.data import prefetch
 from spm_jax.train import checkpoint as ckpt_lib
 from spm_jax.train import fake_data
@@ -40,6 +41,11 @@ def finalize_config(config):
   ``model.search_size`` (the network is fully convolutional, so a model trained
   on smaller, cheaper crops tracks with the config's own ``model.search_size``).
   """
+  for field, least in (('batch_size', 1), ('total_steps', 0), ('log_every', 1),
+                       ('checkpoint_every', 1)):
+    value = config.get(field)
+    if value is not None and (not isinstance(value, int) or value < least):
+      raise ValueError(f'config.{field} must be an integer >= {least}, got {value!r}')
   config = copy.deepcopy(config)
   with config.unlocked():
     if config.get('train_search_size') is not None:
@@ -138,6 +144,9 @@ def train(config, workdir, data_iterator=None):
   Raises:
     FloatingPointError: a step's loss or gradient is not finite; the update is
       not applied and no checkpoint is written for it.
+    KeyboardInterrupt: after Ctrl-C (``spm_jax.cli.defer_interrupts``): the
+      step under way is finished and checkpointed first, so that a resumed run
+      goes on from it.
   """
   config = finalize_config(config)
   total = int(config.total_steps)
@@ -174,7 +183,7 @@ def train(config, workdir, data_iterator=None):
   p_rng = np.broadcast_to(np.asarray(step_rng), (n_local,) + np.shape(step_rng))
 
   # Loop.
-  writer = metrics_lib.MetricWriter(workdir, enabled=is_main)
+  writer = metrics_lib.MetricWriter(workdir, enabled=is_main, resume_step=start)
   last, sums = {}, {}
   undecodable = 0  # pairs dropped by the input pipeline since this invocation started.
   bar = tqdm.tqdm(total=total, initial=start, desc='train', disable=not is_main, dynamic_ncols=True)
@@ -212,8 +221,12 @@ def train(config, workdir, data_iterator=None):
         record['undecodable_pairs'] = undecodable
         writer.write_scalars(done, record)
         t0, s0, sums = time.time(), done, {}
-      if done % config.checkpoint_every == 0 or done == total:
+      if done % config.checkpoint_every == 0 or done == total or cli.stop_requested():
         ckpt_lib.save(manager, done, unreplicate(p_state.checkpoint_items()), data_it)
+      if cli.stop_requested():
+        logger.warning('interrupted after step %d: checkpoint written, the run resumes from it',
+                       done)
+        raise KeyboardInterrupt
   finally:
     bar.close()
     writer.close()

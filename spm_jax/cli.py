@@ -1,0 +1,176 @@
+"""What every command line of the package does on bad input and on Ctrl-C.
+
+* **Bad input** (a missing file, a bad value, an unknown config field): one line
+  ``error: ...`` on stderr naming the argument and the problem, exit code 2,
+  no traceback. ``--verbose`` prints the traceback as well.
+* **Ctrl-C** (SIGINT): the first one only sets a flag; long loops test it
+  between frames or training steps (:func:`stop_requested`,
+  :func:`raise_if_interrupted`), close their files and stop. The script then
+  exits with code 130 (128 + SIGINT, the shell's convention), also when the
+  signal came at the last moment. A second Ctrl-C stops at once (still exit
+  130, no traceback). Deferring the signal keeps ``KeyboardInterrupt`` out of
+  JAX compilation, OpenCV writers and imports, where it can crash the process.
+
+argparse scripts::
+
+  def main(argv=None):
+    parser = ...; cli.add_verbose_flag(parser)
+    return cli.run(lambda: run(parser.parse_args(argv)), argv)
+
+absl scripts: ``cli.absl_run(main)`` in place of ``app.run(main)``.
+"""
+
+import os
+import re
+import signal
+import sys
+import threading
+import traceback
+
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT.
+VERBOSE_FLAG = '--verbose'
+
+# Exceptions whose message describes bad input; they exit with EXIT_USAGE.
+USER_ERRORS = (OSError, ValueError, TypeError, KeyError)
+
+
+class UserError(Exception):
+  """Bad input; its message (one line) is printed without a traceback."""
+
+
+# ---------------------------------------------------------------- Ctrl-C ---
+_stop = threading.Event()
+_installed = []
+
+
+def stop_requested():
+  """True once SIGINT arrived (while :func:`defer_interrupts` is installed)."""
+  return _stop.is_set()
+
+
+def raise_if_interrupted():
+  """Raises KeyboardInterrupt when SIGINT arrived: call it where stopping is safe."""
+  if _stop.is_set():
+    raise KeyboardInterrupt
+
+
+def _on_sigint(signum, frame):  # pylint: disable=unused-argument
+  if _stop.is_set():  # The second Ctrl-C: stop now.
+    raise KeyboardInterrupt
+  _stop.set()
+  print('interrupted: stopping at the next safe point (Ctrl-C again to stop at once)',
+        file=sys.stderr, flush=True)
+
+
+def defer_interrupts():
+  """SIGINT sets the flag of :func:`stop_requested` instead of raising (main thread only).
+
+  Scripts call it first thing, before the slow imports; calling it again keeps
+  a request that already arrived.
+  """
+  if threading.current_thread() is threading.main_thread() and not _installed:
+    signal.signal(signal.SIGINT, _on_sigint)
+    _installed.append(True)
+
+
+# ---------------------------------------------------------------- errors ---
+def one_line(text):
+  """``text`` with its lines joined by ``; `` (messages may span lines)."""
+  return '; '.join(line.strip() for line in str(text).splitlines() if line.strip())
+
+
+def config_field_error(exc, argv):
+  """A UserError for an unknown ``--config.FIELD`` override, or None.
+
+  ml_collections raises ``AttributeError('\\'total_step\\'\\nDid you mean
+  "total_steps" instead of "total_step"?')`` from inside flag parsing.
+  """
+  text = str(exc).replace("\\'", "'").replace('\\n', '\n')
+  names = re.findall(r"'([A-Za-z_]\w*)'", text)
+  if not names:
+    return None
+  field = names[0]
+  hint = re.search(r'Did you mean "([^"]+)"', text)
+  arg = next((a.split('=')[0] for a in argv if a.startswith('--config.') and
+              re.search(rf'[.]{re.escape(field)}\b', a.split('=')[0])), None)
+  if arg is None:
+    return None
+  return UserError(f'{arg}: the config has no field {field!r}' +
+                   (f' (did you mean "{hint.group(1)}"?)' if hint else ''))
+
+
+def _report(exc, verbose):
+  if verbose:
+    traceback.print_exception(exc)
+  if isinstance(exc, (UserError,) + USER_ERRORS):
+    message, code = one_line(exc) or type(exc).__name__, EXIT_USAGE
+  else:
+    message, code = f'{type(exc).__name__}: {one_line(exc)}', 1
+  hint = '' if verbose or isinstance(exc, UserError) else f' ({VERBOSE_FLAG} shows the traceback)'
+  print(f'error: {message}{hint}', file=sys.stderr, flush=True)
+  return code
+
+
+def add_verbose_flag(parser):
+  """Adds ``--verbose`` (tracebacks with the error messages) to an argparse parser."""
+  parser.add_argument(VERBOSE_FLAG, action='store_true',
+                      help='print the traceback with an error message')
+
+
+def run(fn, argv=None):
+  """Calls ``fn()`` with the behaviour of the module docstring; returns its result.
+
+  Exits (SystemExit) with EXIT_USAGE on bad input, 1 on another exception and
+  EXIT_INTERRUPTED after SIGINT.
+  """
+  argv = sys.argv[1:] if argv is None else list(argv)
+  verbose = VERBOSE_FLAG in argv
+  defer_interrupts()
+  try:
+    result = fn()
+  except KeyboardInterrupt:
+    print('interrupted', file=sys.stderr, flush=True)
+    sys.exit(EXIT_INTERRUPTED)
+  except SystemExit as e:
+    if stop_requested() and not e.code:
+      sys.exit(EXIT_INTERRUPTED)
+    raise
+  except Exception as e:  # pylint: disable=broad-except
+    if isinstance(e, AttributeError):
+      e = config_field_error(e, argv) or e
+    sys.exit(_report(e, verbose))
+  if stop_requested():
+    sys.exit(EXIT_INTERRUPTED)
+  return result
+
+
+def absl_run(main):
+  """``absl.app.run(main)`` with the behaviour of the module docstring.
+
+  Flag parsing happens inside, so an unknown ``--config.FIELD`` is a one-line
+  error too. Adds the boolean flag ``--verbose``.
+  """
+  from absl import app  # pylint: disable=import-outside-toplevel
+  from absl import flags  # pylint: disable=import-outside-toplevel
+  if 'verbose' not in flags.FLAGS:
+    flags.DEFINE_bool('verbose', False, 'Print the traceback with an error message.')
+  run(lambda: app.run(main))
+
+
+def check_writable_folder(path, what='--out'):
+  """Creates folder ``path`` (and its parents) and checks that files can be written there.
+
+  Raises:
+    UserError naming ``what`` and the path when it is a file or not writable.
+  """
+  if os.path.exists(path) and not os.path.isdir(path):
+    raise UserError(f'{what} {path!r} is a file, not a folder')
+  try:
+    os.makedirs(path, exist_ok=True)
+    probe = os.path.join(path, f'.write_test_{os.getpid()}')
+    with open(probe, 'w'):
+      pass
+    os.remove(probe)
+  except OSError as e:
+    raise UserError(f'{what} {path!r} is not writable: {e.strerror or e}') from e
