@@ -7,6 +7,8 @@
       --manual_dir /data/GOT-10k --data_dir DIR
   python -m spm_jax.data.prepare --dataset spm_coco_stills/train2017 \
       --manual_dir /data/coco --data_dir DIR
+  python -m spm_jax.data.prepare --dataset spm_yolo_stills/coco128 \
+      --manual_dir /data/coco128 --data_dir DIR
 
 Files are ``array_record``; nothing is downloaded.
 """
@@ -15,12 +17,15 @@ import argparse
 
 import tensorflow_datasets as tfds
 
-from spm_jax.data import tfds_coco, tfds_synthetic, tfds_videos
+from spm_jax.data import tfds_coco, tfds_folders, tfds_synthetic, tfds_videos
 
 BUILDERS = {
     'spm_tracking_videos': tfds_videos.SpmTrackingVideos,
     'spm_coco_stills': tfds_coco.SpmCocoStills,
     'spm_synthetic_videos': tfds_synthetic.SpmSyntheticVideos,
+    'spm_yolo_stills': tfds_folders.SpmYoloStills,
+    'spm_voc_stills': tfds_folders.SpmVocStills,
+    'spm_mot_videos': tfds_folders.SpmMotVideos,
 }
 
 
@@ -29,7 +34,10 @@ def get_builder(dataset, data_dir):
   name, _, config = dataset.partition('/')
   if name not in BUILDERS:
     raise ValueError(f'unknown dataset {name!r}; known: {sorted(BUILDERS)}')
-  return BUILDERS[name](config=config or None, data_dir=data_dir, file_format='array_record')
+  cls = BUILDERS[name]
+  if hasattr(cls, 'named_config'):  # Own folders: the config is made from its name.
+    config = cls.named_config(config)
+  return cls(config=config or None, data_dir=data_dir, file_format='array_record')
 
 
 def prepare(dataset, data_dir, manual_dir=None):

@@ -8,9 +8,10 @@ read or decoded are skipped with a logged warning and counted in
 
 import logging
 
+import numpy as np
 import tensorflow_datasets as tfds
 
-from spm_jax.data import features
+from spm_jax.data import features, image_io, still_layouts
 from spm_jax.data.errors import DatasetLayoutError
 
 logger = logging.getLogger(__name__)
@@ -63,3 +64,31 @@ class ImageBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
 
   def _examples(self, dl_manager):
     raise NotImplementedError
+
+
+class StillsBuilder(ImageBuilder, skip_registration=True):
+  """Still images as one-frame videos; subclasses set ``_read``.
+
+  ``_read(root, split)`` returns [:class:`spm_jax.data.still_layouts.LabelledImage`];
+  boxes are converted and clipped by :func:`still_layouts.to_pixels`, and boxes
+  under one pixel after clipping are dropped.
+  """
+
+  def _read(self, root, split):
+    raise NotImplementedError
+
+  def _examples(self, dl_manager):
+    images = self._read(self.manual_root(dl_manager), self.builder_config.split)
+    for i, img in enumerate(images):
+      read = image_io.read_checked(img.path)
+      if read is None:
+        yield img.path, None
+        continue
+      data, h, w = read
+      boxes, keep = still_layouts.to_pixels(img, h, w)
+      if not keep.any():
+        continue
+      idx = np.flatnonzero(keep)
+      yield img.name, features.image_example(
+          data, h, w, i, 0, 1, img.name, boxes[idx], range(idx.size),
+          [img.categories[k] for k in idx], img.visible[idx])

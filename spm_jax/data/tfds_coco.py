@@ -14,9 +14,10 @@ A still image is stored as a one-frame video: ``video_index`` = image index,
 import dataclasses
 import os
 
+import numpy as np
 import tensorflow_datasets as tfds
 
-from spm_jax.data import coco_layout, features, image_io, tfds_base
+from spm_jax.data import coco_layout, still_layouts, tfds_base
 
 
 @dataclasses.dataclass
@@ -24,7 +25,7 @@ class CocoConfig(tfds.core.BuilderConfig):
   split: str = 'train2017'  # annotations/instances_<split>.json and <split>/.
 
 
-class SpmCocoStills(tfds_base.ImageBuilder):
+class SpmCocoStills(tfds_base.StillsBuilder):
   """COCO still images with all their boxes and classes, from manual_dir."""
 
   VERSION = tfds.core.Version('1.0.0')
@@ -35,15 +36,8 @@ class SpmCocoStills(tfds_base.ImageBuilder):
   MANUAL_DOWNLOAD_INSTRUCTIONS = coco_layout.COCO_LAYOUT
   LAYOUT = coco_layout.COCO_LAYOUT
 
-  def _examples(self, dl_manager):
-    images = coco_layout.read_coco(self.manual_root(dl_manager), self.builder_config.split)
-    for i, img in enumerate(images):
-      read = image_io.read_checked(img.path)
-      if read is None:
-        yield img.path, None
-        continue
-      data, h, w = read
-      n = len(img.categories)
-      yield str(img.image_id), features.image_example(
-          data, h, w, i, 0, 1, os.path.basename(img.path), img.boxes, range(n),
-          img.categories, [True] * n)
+  def _read(self, root, split):
+    images = coco_layout.read_coco(root, split)
+    return [still_layouts.LabelledImage(
+        path=img.path, name=os.path.basename(img.path), boxes=img.boxes,
+        categories=img.categories, visible=np.ones(len(img.categories), bool)) for img in images]

@@ -38,18 +38,25 @@ class SpmTrackingVideos(tfds_base.ImageBuilder):
 
   def _examples(self, dl_manager):
     reader = video_layouts.READERS[self.builder_config.layout][0]
-    videos = reader(self.manual_root(dl_manager))
-    for vi, video in enumerate(videos):
-      for t, path in enumerate(video.frames):
-        tracks = [tr for tr in video.tracks if tr.present[t]]
-        if not tracks:
-          continue
-        read = image_io.read_checked(path)
-        if read is None:
-          yield path, None
-          continue
-        data, h, w = read
-        yield f'{vi}/{t}', features.image_example(
-            data, h, w, vi, t, len(video.frames), video.name,
-            [tr.boxes[t] for tr in tracks], [tr.track_id for tr in tracks],
-            [tr.category for tr in tracks], [tr.visible[t] for tr in tracks])
+    return video_examples(reader(self.manual_root(dl_manager)))
+
+
+def video_examples(videos):
+  """``(key, example)`` of every frame of ``videos`` ([video_layouts.Video]) with an object.
+
+  The example is None for a frame that cannot be read or decoded.
+  """
+  for vi, video in enumerate(videos):
+    for t, path in enumerate(video.frames):
+      tracks = [tr for tr in video.tracks if tr.present[t]]
+      if not tracks:
+        continue
+      read = image_io.read_checked(path)
+      if read is None:
+        yield path, None
+        continue
+      data, h, w = read
+      yield f'{vi}/{t}', features.image_example(
+          data, h, w, vi, t, len(video.frames), video.name,
+          [tr.boxes[t] for tr in tracks], [tr.track_id for tr in tracks],
+          [tr.category for tr in tracks], [tr.visible[t] for tr in tracks])

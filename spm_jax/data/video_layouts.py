@@ -22,10 +22,10 @@ import dataclasses
 import glob
 import os
 import re
-import xml.etree.ElementTree as ET
 
 import numpy as np
 
+from spm_jax.data import xml_boxes
 from spm_jax.data.errors import AnnotationError, DatasetLayoutError
 
 GOT10K_LAYOUT = """GOT-10k: ROOT/train/<seq>/ (or ROOT/<seq>/) holding
@@ -210,37 +210,20 @@ def read_lasot(root):
   return videos
 
 
-def _xml_text(node, tag, path):
-  found = node.find(tag)
-  if found is None or found.text is None:
-    raise AnnotationError(f'{path}: <{tag}> missing')
-  return found.text.strip()
-
-
 def _read_vid_xml(path):
   """One VID frame annotation -> (filename, [(trackid, name, x1, y1, x2, y2, occluded)])."""
-  try:
-    root = ET.parse(path).getroot()
-  except ET.ParseError as e:
-    raise AnnotationError(f'{path}: malformed XML ({e})') from None
+  root = xml_boxes.parse(path)
   objects = []
   for obj in root.findall('object'):
     try:
-      tid = int(_xml_text(obj, 'trackid', path))
-      box = obj.find('bndbox')
-      if box is None:
-        raise AnnotationError(f'{path}: <object> without <bndbox>')
-      x1, y1, x2, y2 = (float(_xml_text(box, t, path)) for t in ('xmin', 'ymin', 'xmax', 'ymax'))
-      if not np.all(np.isfinite([x1, y1, x2, y2])):
-        raise AnnotationError(f'{path}: NaN or infinite <bndbox> value for track {tid}')
-      occ = obj.find('occluded')
-      occluded = occ is not None and occ.text is not None and occ.text.strip() == '1'
+      tid = int(xml_boxes.text(obj, 'trackid', path))
     except ValueError as e:
       raise AnnotationError(f'{path}: non-numeric value ({e})') from None
-    if x2 < x1 or y2 < y1:
-      raise AnnotationError(f'{path}: xmax < xmin or ymax < ymin for track {tid}')
-    objects.append((tid, _xml_text(obj, 'name', path), x1, y1, x2, y2, occluded))
-  return _xml_text(root, 'filename', path), objects
+    x1, y1, x2, y2 = xml_boxes.corners(obj, path, f'track {tid}')
+    occ = obj.find('occluded')
+    occluded = occ is not None and occ.text is not None and occ.text.strip() == '1'
+    objects.append((tid, xml_boxes.text(obj, 'name', path), x1, y1, x2, y2, occluded))
+  return xml_boxes.text(root, 'filename', path), objects
 
 
 def read_imagenet_vid(root, split='train'):
