@@ -26,9 +26,17 @@ Writes into ``--out``:
   fused scores -- the numbers of the paper's fig. 5 -- plus the chosen box and
   ``chosen``, the index of the candidate it comes from.
 
-Speed is printed every ``--log-every`` frames and drawn on the video. Stop a
-camera with Ctrl+C (or ``--max-frames``): the files written so far are closed
-properly.
+Speed is printed every ``--log-every`` frames and drawn on the video.
+
+Every argument (box, checkpoint, config, source, output folder) is checked
+before any output is opened, and the outputs are written as
+``NAME.partial.*`` and renamed when complete, so a failed run never replaces
+the files of an earlier one. Ctrl+C (a camera's stop button; or
+``--max-frames``) stops between frames: the frames tracked so far are written
+and the script exits with code 130 (before the first tracked frame nothing is
+written). A frame that cannot be read mid-video ends the run the same way
+(exit 2). Bad input is a one-line error and exit code 2 (``--verbose`` adds the
+traceback).
 """
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
@@ -42,11 +50,12 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from spm_jax import cli
+cli.defer_interrupts()  # Ctrl-C: stop between frames, exit 130 (before the slow imports).
+
 from spm_jax import video_io
 
-
-class UserError(Exception):
-  """An error with a message meant for the user (printed without a traceback)."""
+UserError = cli.UserError
 
 
 # -------------------------------------------------------------- arguments ---
@@ -81,6 +90,7 @@ def build_parser():
   parser.add_argument('--codec', default='mp4v', help='four-character video codec')
   parser.add_argument('--log-every', '--log_every', dest='log_every', type=int, default=50,
                       help='print the speed every N frames (0: only at the end)')
+  cli.add_verbose_flag(parser)
   return parser
 
 
@@ -157,9 +167,12 @@ def _to_list(x):
   return np.asarray(x).tolist()
 
 
-# ------------------------------------------------------------------ track ---
-def run(args):
-  """Tracks ``args``' source; returns a dict of output paths and the speed."""
+def check_args(args):
+  """Refuses bad arguments (UserError naming the argument) before anything is read or written.
+
+  Returns:
+    the first box, float64 [4] x, y, w, h frame pixels, or None with ``--select``.
+  """
   if args.box is None and not args.select:
     raise UserError('give the first box with --box x,y,w,h or draw it with --select')
   box = None
@@ -167,10 +180,56 @@ def run(args):
     try:
       box = video_io.parse_box(args.box)
     except ValueError as e:
-      raise UserError(str(e)) from e
+      raise UserError(f'--box: {e}') from e
   if args.max_frames is not None and args.max_frames < 1:
     raise UserError(f'--max-frames must be positive, got {args.max_frames}')
+  if args.fps is not None and not (np.isfinite(args.fps) and args.fps > 0):
+    raise UserError(f'--fps must be a positive number of frames per second, got {args.fps:g}')
+  if args.log_every < 0:
+    raise UserError(f'--log-every must be 0 (only at the end) or positive, got {args.log_every}')
+  if len(args.codec) != 4:
+    raise UserError(f'--codec must be a four-character code such as mp4v, got {args.codec!r}')
+  if args.name is not None and (not args.name or os.sep in args.name or args.name in ('.', '..')):
+    raise UserError(f'--name must be a file stem without {os.sep!r}, got {args.name!r}')
+  if args.video is not None and os.path.isdir(args.video):
+    raise UserError(f'--video {args.video!r} is a folder; pass a folder of images with --frames')
+  if args.frames is not None and os.path.isfile(args.frames):
+    raise UserError(f'--frames {args.frames!r} is a file; pass a video file with --video')
+  if args.checkpoint is not None and not os.path.isdir(args.checkpoint):
+    raise UserError(f'--checkpoint {args.checkpoint!r} is not a folder (an exported model '
+                    'folder holds config.json and variables.msgpack)')
+  cli.check_writable_folder(args.out, '--out')
+  return box
 
+
+class PendingOutputs:
+  """Output files written beside their names (``NAME.partial.EXT``) until :meth:`commit`.
+
+  Args:
+    paths: {key: final path}.
+  """
+
+  def __init__(self, paths):
+    self.paths = dict(paths)
+    self.partial = {k: '.partial'.join(os.path.splitext(p)) for k, p in paths.items()}
+
+  def commit(self):
+    """Renames every partial file to its final name (the results file last)."""
+    for key in sorted(self.partial, key=lambda k: k == 'results'):
+      if os.path.exists(self.partial[key]):
+        os.replace(self.partial[key], self.paths[key])
+
+  def discard(self):
+    """Removes the partial files; earlier outputs under the final names stay."""
+    for path in self.partial.values():
+      if os.path.exists(path):
+        os.remove(path)
+
+
+# ------------------------------------------------------------------ track ---
+def run(args):
+  """Tracks ``args``' source; returns a dict of output paths and the speed."""
+  box = check_args(args)
   try:
     source = video_io.FrameSource.open(video=args.video, frames=args.frames, webcam=args.webcam,
                                        max_frames=args.max_frames)
@@ -200,18 +259,22 @@ def run(args):
             f'{first.shape[1]}x{first.shape[0]} frame', flush=True)
 
     height, width = first.shape[:2]
-    try:
-      writer = video_io.Mp4Writer(paths['video'], args.fps or source.fps, (width, height),
-                                  codec=args.codec)
-    except video_io.VideoWriterError as e:
-      raise UserError(str(e)) from e
-
     tracker, weights = build_tracker(args.config, args.checkpoint)
+    cli.raise_if_interrupted()  # Nothing written yet.
+    outputs = PendingOutputs(paths)
+    try:
+      writer = video_io.Mp4Writer(outputs.partial['video'], args.fps or source.fps,
+                                  (width, height), codec=args.codec)
+    except video_io.VideoWriterError as e:
+      outputs.discard()
+      raise UserError(str(e).replace(outputs.partial['video'], paths['video'])) from e
+
     print(f'tracking {source.name} ({width}x{height}) from box {box.tolist()} '
           f'with {weights}', flush=True)
     meter = video_io.FpsMeter()
     boxes, times = [box], [0.0]
-    dump = open(paths['scores'], 'w') if args.dump_scores else None
+    dump = open(outputs.partial['scores'], 'w') if args.dump_scores else None
+    keep = False  # Rename the outputs into place when the run ends?
     try:
       start = time.perf_counter()
       tracker.init(first, box)
@@ -219,6 +282,8 @@ def run(args):
       writer.write(video_io.draw_text(video_io.draw_box(first, box, label='init'), '#0'))
       shown = None
       for index, frame in enumerate(frames, start=1):
+        if cli.stop_requested():
+          break
         if frame is None:  # an unreadable image: keep the box, keep the numbering
           boxes.append(boxes[-1])
           times.append(0.0)
@@ -251,17 +316,25 @@ def run(args):
           }) + '\n')
         if args.log_every and index % args.log_every == 0:
           print(f'frame {index}: {meter.fps:.1f} fps', flush=True)
-    except KeyboardInterrupt:
-      print('interrupted; closing the files', flush=True)
+      # Interrupted before the first tracked frame: nothing worth replacing earlier outputs.
+      keep = len(boxes) > 1 or not cli.stop_requested()
     except video_io.VideoReadError as e:
+      keep = True
       raise UserError(f'{e} (results up to frame {len(boxes) - 1} are written)') from e
     finally:
       writer.close()
       if dump is not None:
         dump.close()
-      video_io.write_results(paths['results'], boxes)
-      os.makedirs(args.out, exist_ok=True)
-      np.savetxt(paths['times'], np.asarray(times), fmt='%.6f')
+      if keep:
+        video_io.write_results(outputs.partial['results'], boxes)
+        np.savetxt(outputs.partial['times'], np.asarray(times), fmt='%.6f')
+        outputs.commit()
+      else:
+        outputs.discard()
+    if cli.stop_requested():
+      if not keep:
+        raise KeyboardInterrupt
+      print(f'interrupted: the outputs hold frames 0 to {len(boxes) - 1}', flush=True)
 
   fps = meter.median_fps
   print(f'tracked {len(boxes)} frames at {fps:.1f} fps (median, after compilation)')
@@ -274,12 +347,9 @@ def run(args):
 
 
 def main(argv=None):
-  args = build_parser().parse_args(argv)
-  try:
-    return run(args)
-  except UserError as e:
-    print(f'error: {e}', file=sys.stderr)
-    sys.exit(2)
+  """Runs the script; exits 2 on bad input and 130 after Ctrl-C (``spm_jax.cli``)."""
+  parser = build_parser()
+  return cli.run(lambda: run(parser.parse_args(argv)), argv)
 
 
 if __name__ == '__main__':

@@ -103,7 +103,9 @@ def config_field_error(exc, argv):
 def _report(exc, verbose):
   if verbose:
     traceback.print_exception(exc)
-  if isinstance(exc, (UserError,) + USER_ERRORS):
+  if isinstance(exc, UserError):  # Written for the user: kept as is (details may follow).
+    message, code = str(exc), EXIT_USAGE
+  elif isinstance(exc, USER_ERRORS):
     message, code = one_line(exc) or type(exc).__name__, EXIT_USAGE
   else:
     message, code = f'{type(exc).__name__}: {one_line(exc)}', 1
