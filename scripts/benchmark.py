@@ -392,7 +392,12 @@ def main(argv=None):
                       help='timed rounds of the multi-object rows (default 3, 2 with --quick)')
   parser.add_argument('--no-train', action='store_true', help='skip the training row')
   parser.add_argument('--json', default=None, help='write the figures to this JSON file')
+  from spm_jax import cli  # pylint: disable=import-outside-toplevel
+  cli.add_verbose_flag(parser)
   args = parser.parse_args(argv)
+  for flag, value in (('--frames', args.frames), ('--rounds', args.rounds)):
+    if value is not None and value < 1:
+      raise cli.UserError(f'{flag} must be positive, got {value}')
 
   spec = args.config or (f'{DEFAULT_CONFIG}:runlocal' if args.quick else DEFAULT_CONFIG)
   frames = args.frames or (30 if args.quick else 200)
@@ -451,4 +456,5 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-  main()
+  from spm_jax import cli  # pylint: disable=g-import-not-at-top
+  cli.run(main)

@@ -39,6 +39,9 @@ from absl import flags
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from spm_jax import cli
+cli.defer_interrupts()  # Ctrl-C: exit 130 without a traceback.
+
 from spm_jax.evaluation import box_stats
 from spm_jax.evaluation import datasets
 from spm_jax.evaluation import failures
@@ -191,4 +194,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main)
+  cli.absl_run(main)

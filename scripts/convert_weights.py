@@ -37,26 +37,33 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from spm_jax import cli  # pylint: disable=g-bad-import-order
+
 BACKBONE_FILE = 'backbone.msgpack'
 
 
 def load_state_dict(path):
   """``{name: np.ndarray}`` from a ``.pt`` / ``.pth`` (torch) or ``.npz`` file."""
   if not os.path.isfile(path):
-    raise SystemExit(f'error: weight file {path!r} not found')
+    raise cli.UserError(f'weight file {path!r} not found')
   if path.endswith('.npz'):
-    with np.load(path) as data:
-      return {k: data[k] for k in data.files}
+    try:
+      with np.load(path, allow_pickle=False) as data:
+        return {k: data[k] for k in data.files}
+    except Exception as e:  # pylint: disable=broad-except
+      # BadZipFile, a pickled object, a truncated array, ...
+      raise cli.UserError(f'{path!r} is not a readable .npz of arrays '
+                          f'({type(e).__name__}: {cli.one_line(e)})') from e
   try:
     import torch
   except ImportError:
-    raise SystemExit(f'error: reading {path!r} needs PyTorch, an optional dependency: '
-                     'pip install torch --index-url https://download.pytorch.org/whl/cpu '
-                     '(or save the state dict with numpy.savez and pass the .npz)') from None
+    raise cli.UserError(f'reading {path!r} needs PyTorch, an optional dependency: '
+                        'pip install torch --index-url https://download.pytorch.org/whl/cpu '
+                        '(or save the state dict with numpy.savez and pass the .npz)') from None
   try:
     obj = torch.load(path, map_location='cpu', weights_only=True)
   except Exception as e:  # pylint: disable=broad-except
-    raise SystemExit(f'error: torch cannot read {path!r}: {e}') from e
+    raise cli.UserError(f'torch cannot read {path!r}: {cli.one_line(e)}') from e
   from spm_jax import convert
   state = convert.unwrap_state_dict(obj)
   return {k: convert.to_numpy(v) for k, v in state.items() if hasattr(v, 'shape')}
@@ -68,10 +75,15 @@ def load_config(spec):
   try:
     return config_file.load(spec)
   except FileNotFoundError as e:
-    raise SystemExit(f'error: {e}') from e
+    raise cli.UserError(f'--config: {e}') from e
 
 
 def main(argv=None):
+  """Runs the script; exits 2 on bad input and 130 after Ctrl-C (``spm_jax.cli``)."""
+  return cli.run(lambda: _run(argv), argv)
+
+
+def _run(argv):
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                    formatter_class=argparse.RawDescriptionHelpFormatter,
                                    epilog=__doc__)
@@ -89,7 +101,9 @@ def main(argv=None):
                         "default: configs/spm_alexnet.py with backbone.norm='batchnorm' and "
                         'ungrouped convolutions)')
     p.add_argument('--out', required=True, help='output model folder')
+    cli.add_verbose_flag(p)
   args = parser.parse_args(argv)
+  cli.check_writable_folder(args.out, '--out')
 
   from spm_jax import convert, export
   config = load_config(args.config) if args.config else None
@@ -105,8 +119,7 @@ def main(argv=None):
       variables = convert.convert_pysot_alexnet(load_state_dict(args.backbone), config,
                                                 conv_only=args.conv_only)
   except ValueError as e:
-    print(f'error: {e}', file=sys.stderr)
-    sys.exit(2)
+    raise cli.UserError(str(e)) from e
   export.save_model(args.out, config, variables)
   print(f'wrote {os.path.abspath(args.out)} '
         f'({export.CONFIG_FILE} + {export.VARIABLES_FILE})')

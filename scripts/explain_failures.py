@@ -24,6 +24,9 @@ from ml_collections import config_flags
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from spm_jax import cli
+cli.defer_interrupts()  # Ctrl-C: exit 130 without a traceback.
+
 from spm_jax.evaluation import choices
 from spm_jax.evaluation import datasets
 from spm_jax.evaluation import failures
@@ -47,6 +50,8 @@ def main(argv):
   from spm_jax.tracking import Tracker
   if FLAGS.config.model.variant == 'cm_only':
     raise app.UsageError('variant=cm_only has no FM candidates to explain')
+  if FLAGS.out:
+    cli.check_writable_folder(os.path.join(FLAGS.out, 'otb_folder', FLAGS.name), '--out')
   tracker = Tracker(FLAGS.config, export.load_for_config(FLAGS.checkpoint, FLAGS.config))
   outcomes, causes, aucs = [], [], []
   for seq in datasets.load_dataset('otb_folder', FLAGS.data_dir):
@@ -68,4 +73,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main)
+  cli.absl_run(main)

@@ -21,6 +21,9 @@ from ml_collections import config_flags
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from spm_jax import cli
+cli.defer_interrupts()  # Ctrl-C: exit 130 without a traceback.
+
 from spm_jax import export
 
 config_flags.DEFINE_config_file('config', None, 'The run\'s config file.', lock_config=True)
@@ -36,6 +39,7 @@ def main(argv):
     raise app.UsageError('Too many command-line arguments.')
   if FLAGS.config is None:
     raise app.UsageError('--config is required.')
+  cli.check_writable_folder(FLAGS.out, '--out')
   from spm_jax.train import trainer
   variables = trainer.load_variables(FLAGS.workdir, step=FLAGS.step)
   export.check_variables(FLAGS.config, variables, source=f'checkpoint {FLAGS.workdir}')
@@ -45,4 +49,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main)
+  cli.absl_run(main)

@@ -48,6 +48,9 @@ from absl import logging
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+from spm_jax import cli  # pylint: disable=wrong-import-position
+cli.defer_interrupts()  # Ctrl-C: exit 130 without a traceback.
+
 flags.DEFINE_string('out', None, 'Study folder (test split, runs, results, tables).',
                     required=True)
 flags.DEFINE_string('data_dir', None, 'tfds folder for the training videos.', required=True)
@@ -460,4 +463,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main)
+  cli.absl_run(main)

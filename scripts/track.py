@@ -202,30 +202,6 @@ def check_args(args):
   return box
 
 
-class PendingOutputs:
-  """Output files written beside their names (``NAME.partial.EXT``) until :meth:`commit`.
-
-  Args:
-    paths: {key: final path}.
-  """
-
-  def __init__(self, paths):
-    self.paths = dict(paths)
-    self.partial = {k: '.partial'.join(os.path.splitext(p)) for k, p in paths.items()}
-
-  def commit(self):
-    """Renames every partial file to its final name (the results file last)."""
-    for key in sorted(self.partial, key=lambda k: k == 'results'):
-      if os.path.exists(self.partial[key]):
-        os.replace(self.partial[key], self.paths[key])
-
-  def discard(self):
-    """Removes the partial files; earlier outputs under the final names stay."""
-    for path in self.partial.values():
-      if os.path.exists(path):
-        os.remove(path)
-
-
 # ------------------------------------------------------------------ track ---
 def run(args):
   """Tracks ``args``' source; returns a dict of output paths and the speed."""
@@ -261,7 +237,7 @@ def run(args):
     height, width = first.shape[:2]
     tracker, weights = build_tracker(args.config, args.checkpoint)
     cli.raise_if_interrupted()  # Nothing written yet.
-    outputs = PendingOutputs(paths)
+    outputs = video_io.PendingOutputs(paths)
     try:
       writer = video_io.Mp4Writer(outputs.partial['video'], args.fps or source.fps,
                                   (width, height), codec=args.codec)

@@ -22,6 +22,9 @@ from ml_collections import config_flags
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from spm_jax import cli
+cli.defer_interrupts()  # Ctrl-C: exit 130 without a traceback.
+
 from spm_jax import export
 from spm_jax.evaluation import datasets
 from spm_jax.evaluation import tune
@@ -62,4 +65,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main)
+  cli.absl_run(main)

@@ -10,13 +10,18 @@ initialised weights (and says so).
 Writes ``DIR/demo.mp4`` (prediction in green with its score, ground truth in
 red) and ``DIR/demo.txt`` (OTB results: one ``x,y,w,h`` line per frame, frame
 pixels, 0-based; the first line is the initial box), and prints the speed and
-the success AUC against the ground truth.
+the success AUC against the ground truth. The files are written as
+``demo.partial.*`` and renamed when complete; bad arguments are a one-line
+error with exit code 2 (``--verbose`` adds the traceback), Ctrl-C exits with
+code 130 and leaves earlier outputs as they were.
 """
 
 import argparse
 import os
 
 import numpy as np
+
+from spm_jax import cli
 
 
 def build_parser():
@@ -28,15 +33,29 @@ def build_parser():
   parser.add_argument('--checkpoint', default=None,
                       help='exported model folder (config.json + variables.msgpack); '
                            'default: the embedded model')
+  cli.add_verbose_flag(parser)
   return parser
 
 
 def main(argv=None):
-  """Runs the demo; returns dict ``video``, ``results`` (paths), ``fps``, ``auc``."""
+  """Runs the demo; returns dict ``video``, ``results`` (paths), ``fps``, ``auc``.
+
+  Exits with code 2 on bad arguments and 130 after Ctrl-C (``spm_jax.cli``).
+  """
+  return cli.run(lambda: _run(argv), argv)
+
+
+def _run(argv):
   parser = build_parser()
   args = parser.parse_args(argv)
   if args.frames < 2:
-    parser.error(f'--frames must be at least 2, got {args.frames}')
+    raise cli.UserError(f'--frames must be at least 2, got {args.frames}')
+  if not 0 <= args.seed < 2 ** 32:
+    raise cli.UserError(f'--seed must be in [0, 2**32), got {args.seed}')
+  if args.checkpoint is not None and not os.path.isdir(args.checkpoint):
+    raise cli.UserError(f'--checkpoint {args.checkpoint!r} is not a folder (an exported model '
+                        'folder holds config.json and variables.msgpack)')
+  cli.check_writable_folder(args.out, '--out')
 
   from spm_jax import export, video_io
   from spm_jax.data import synthetic
@@ -51,9 +70,9 @@ def main(argv=None):
     if not getattr(tracker, 'trained', False):
       print('note: no trained checkpoint is embedded yet; tracking with random weights')
   gt = seq.boxes[:, 0].astype(np.float64)  # [T, 4] x, y, w, h of the target
-  os.makedirs(args.out, exist_ok=True)
   video_path = os.path.join(args.out, 'demo.mp4')
   results_path = os.path.join(args.out, 'demo.txt')
+  outputs = video_io.PendingOutputs({'video': video_path, 'results': results_path})
   height, width = seq.frames.shape[1:3]
   meter = video_io.FpsMeter()
 
@@ -65,15 +84,21 @@ def main(argv=None):
 
   tracker.init(seq.frames[0], gt[0])
   boxes = [gt[0]]
-  with video_io.Mp4Writer(video_path, 30, (width, height)) as writer:
-    writer.write(annotate(seq.frames[0], 0, gt[0], None, label='init'))
-    for i, frame in enumerate(seq.frames[1:], start=1):
-      meter.start()
-      box, score = tracker.update(frame)
-      meter.stop()
-      boxes.append(box)
-      writer.write(annotate(frame, i, box, score))
-  video_io.write_results(results_path, boxes)
+  try:
+    with video_io.Mp4Writer(outputs.partial['video'], 30, (width, height)) as writer:
+      writer.write(annotate(seq.frames[0], 0, gt[0], None, label='init'))
+      for i, frame in enumerate(seq.frames[1:], start=1):
+        cli.raise_if_interrupted()
+        meter.start()
+        box, score = tracker.update(frame)
+        meter.stop()
+        boxes.append(box)
+        writer.write(annotate(frame, i, box, score))
+    video_io.write_results(outputs.partial['results'], boxes)
+  except BaseException:
+    outputs.discard()
+    raise
+  outputs.commit()
   auc = metrics.success_auc(np.asarray(boxes), gt)
   print(f'tracked {len(seq.frames)} frames at {meter.median_fps:.1f} fps '
         '(median, after compilation)')

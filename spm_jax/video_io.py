@@ -108,6 +108,30 @@ def write_results(path, boxes, delimiter=','):
   np.savetxt(path, np.asarray(boxes, np.float64).reshape(-1, 4), fmt='%.2f', delimiter=delimiter)
 
 
+class PendingOutputs:
+  """Output files written beside their names (``NAME.partial.EXT``) until :meth:`commit`.
+
+  Args:
+    paths: {key: final path}.
+  """
+
+  def __init__(self, paths):
+    self.paths = dict(paths)
+    self.partial = {k: '.partial'.join(os.path.splitext(p)) for k, p in paths.items()}
+
+  def commit(self):
+    """Renames every partial file to its final name (the results file last)."""
+    for key in sorted(self.partial, key=lambda k: k == 'results'):
+      if os.path.exists(self.partial[key]):
+        os.replace(self.partial[key], self.paths[key])
+
+  def discard(self):
+    """Removes the partial files; earlier outputs under the final names stay."""
+    for path in self.partial.values():
+      if os.path.exists(path):
+        os.remove(path)
+
+
 # ----------------------------------------------------------------- reading ---
 class VideoReadError(OSError):
   """A video, camera or image folder cannot be read; the message names it."""

@@ -34,6 +34,7 @@ import numpy as np
 
 from spm_jax.data import image_io
 from spm_jax.tracking import crop as crop_ops
+from spm_jax.tracking import procedure as procedure_ops
 from spm_jax.tracking import step as step_ops
 from spm_jax.tracking.validation import check_box, check_frame
 
@@ -76,14 +77,18 @@ class MultiTracker:
     self.capacity = int(capacity)
     self.chunk = int(chunk)
     self.variables = jax.device_put(variables)
+    self._procedure = procedure_ops.resolve(config.tracking)
+    # Crops: uint8 from OpenCV, float32 with the release's sampling.
+    self._crop_dtype = np.float32 if self._procedure.crop_sampling == 'release' else np.uint8
     template_fn, track_batch = step_ops.make_batch_fns(config)
     self._template_fn = jax.jit(template_fn)
 
     m = config.model
     s = self.capacity
     # Stacked templates: every leaf [capacity, ...] (the single template has [1, ...]).
+    z_size = step_ops.template_crop_size(config)
     shapes = jax.eval_shape(template_fn, self.variables,
-                            jax.ShapeDtypeStruct((m.template_size, m.template_size, 3), jnp.uint8),
+                            jax.ShapeDtypeStruct((z_size, z_size, 3), self._crop_dtype),
                             jax.ShapeDtypeStruct((4,), jnp.float32))
     self._templates = jax.tree.map(lambda a: jnp.zeros((s,) + a.shape[1:], a.dtype), shapes)
 
@@ -147,21 +152,28 @@ class MultiTracker:
     x, y, w, h = check_box(box, frame.shape)
     m = self.config.model
     center = np.array([x + w / 2, y + h / 2])
+    z_size = step_ops.template_crop_size(self.config)
     side = crop_ops.context_side((w, h), m.context_amount)
+    if z_size != m.template_size:
+      side = side * z_size / m.template_size
     fill = image_io.frame_mean(frame)
-    crop, _, scale = crop_ops.crop_square(frame, center, side, m.template_size, fill)
+    crop, _, scale = crop_ops.crop_square_by(self._procedure.crop_sampling, frame, center, side,
+                                             z_size, fill)
     scale = float(np.float32(scale))  # as Tracker.init, which goes through float32
-    c = m.template_size / 2.0
+    c = z_size / 2.0
     z_box = np.array([c - w * scale / 2, c - h * scale / 2, c + w * scale / 2, c + h * scale / 2],
                      np.float32)
     template = self._template_fn(self.variables, jnp.asarray(crop), jnp.asarray(z_box))
     self._templates = self._write(self._templates, template, jnp.int32(slot))
-    # As Tracker.init: the state clamped to the frame (float32 throughout).
+    # As Tracker.init: the state clamped to the frame (float32 throughout), or
+    # the box as given with the release's clamp.
     frame_size = np.array([frame.shape[1], frame.shape[0]], np.float32)
     min_size = np.float32(self.config.tracking.min_size)
-    self._center[slot] = np.clip(center.astype(np.float32), 0.0, frame_size)
-    self._size[slot] = np.clip(np.array([w, h], np.float32), min_size,
-                               np.maximum(frame_size, min_size))
+    self._center[slot] = center.astype(np.float32)
+    self._size[slot] = np.array([w, h], np.float32)
+    if self._procedure.state_clamp != 'release':
+      self._center[slot] = np.clip(self._center[slot], 0.0, frame_size)
+      self._size[slot] = np.clip(self._size[slot], min_size, np.maximum(frame_size, min_size))
     self._active[slot] = True
 
   def remove(self, slot):
@@ -186,7 +198,11 @@ class MultiTracker:
 
     Raises:
       ValueError: a slot out of range or free, or a bad frame.
+      TypeError: ``frames_by_slot`` is not a dict.
     """
+    if not hasattr(frames_by_slot, 'items'):
+      raise TypeError('MultiTracker.update takes a dict {slot: frame}, got '
+                      f'{type(frames_by_slot).__name__}')
     slots = []
     for slot, frame in frames_by_slot.items():
       slot = self._check_slot(slot)
@@ -199,7 +215,7 @@ class MultiTracker:
 
     m = self.config.model
     s, size = self.capacity, m.search_size
-    crops = np.zeros((s, size, size, 3), np.uint8)
+    crops = np.zeros((s, size, size, 3), self._crop_dtype)
     # Dummy geometry for the slots that do not move: a crop-sized frame.
     origins = np.zeros((s, 2), np.float32)
     scales = np.ones((s,), np.float32)
@@ -210,8 +226,8 @@ class MultiTracker:
       side = (crop_ops.context_side(self._size[slot], m.context_amount) * m.search_size
               / m.template_size)
       fill = image_io.frame_mean(frame)
-      crops[slot], origins[slot], scales[slot] = crop_ops.crop_square(
-          frame, self._center[slot], side, size, fill)
+      crops[slot], origins[slot], scales[slot] = crop_ops.crop_square_by(
+          self._procedure.crop_sampling, frame, self._center[slot], side, size, fill)
       frame_sizes[slot] = (frame.shape[1], frame.shape[0])
       mask[slot] = True
 

@@ -19,8 +19,9 @@ def check_frame(frame, name='frame'):
   if not isinstance(frame, np.ndarray):
     raise ValueError(f'{name} must be a NumPy array (uint8 [H, W, 3] RGB), got {type(frame).__name__}')
   if frame.dtype != np.uint8:
-    raise ValueError(f'{name} must have dtype uint8, got {frame.dtype}; '
-                     'convert with np.clip(x, 0, 255).astype(np.uint8)')
+    raise ValueError(f'{name} must have dtype uint8, got {frame.dtype}; convert a float '
+                     'frame in [0, 1] with (x * 255).round().astype(np.uint8), one in '
+                     '[0, 255] with np.clip(x, 0, 255).round().astype(np.uint8)')
   if frame.ndim != 3 or frame.shape[2] != 3:
     hint = (' (grayscale: convert with cv2.cvtColor(f, cv2.COLOR_GRAY2RGB))'
             if frame.ndim == 2 or (frame.ndim == 3 and frame.shape[2] == 1) else '')
