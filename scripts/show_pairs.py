@@ -32,7 +32,8 @@ GREEN, YELLOW = (0, 220, 0), (255, 220, 0)
 
 def _boxes(img, boxes, colour):
   for x1, y1, x2, y2 in np.asarray(boxes).reshape(-1, 4):
-    cv2.rectangle(img, (int(round(x1)), int(round(y1))), (int(round(x2)), int(round(y2))), colour, 2)
+    p1, p2 = (int(round(x1)), int(round(y1))), (int(round(x2)), int(round(y2)))
+    cv2.rectangle(img, p1, p2, colour, 2)
 
 
 def draw_pair(batch, i):
@@ -82,11 +83,13 @@ def main(argv=None):
   rows = [draw_pair(batch, i) for i in range(args.pairs)]
   cols = max(1, args.columns)
   rows += [np.full_like(rows[0], 255)] * (-len(rows) % cols)
-  sheet = np.concatenate([np.concatenate(rows[r:r + cols], 1) for r in range(0, len(rows), cols)], 0)
+  sheet = np.concatenate([np.concatenate(rows[r:r + cols], 1)
+                          for r in range(0, len(rows), cols)], 0)
   if not cv2.imwrite(args.out, cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR)):
     raise OSError(f'could not write {args.out}')
   types = np.bincount(batch['pair_type'], minlength=3)
-  print(f'{args.out}: {args.pairs} pairs ({", ".join(f"{n} {t}" for n, t in zip(types, sampler.PAIR_TYPES))})')
+  counts = ', '.join(f'{n} {t}' for n, t in zip(types, sampler.PAIR_TYPES))
+  print(f'{args.out}: {args.pairs} pairs ({counts})')
 
 
 if __name__ == '__main__':

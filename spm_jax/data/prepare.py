@@ -17,7 +17,7 @@ import argparse
 
 import tensorflow_datasets as tfds
 
-from spm_jax.data import tfds_coco, tfds_folders, tfds_synthetic, tfds_videos
+from spm_jax.data import tfds_coco, tfds_folders, tfds_photo_videos, tfds_synthetic, tfds_videos
 
 BUILDERS = {
     'spm_tracking_videos': tfds_videos.SpmTrackingVideos,
@@ -26,6 +26,7 @@ BUILDERS = {
     'spm_yolo_stills': tfds_folders.SpmYoloStills,
     'spm_voc_stills': tfds_folders.SpmVocStills,
     'spm_mot_videos': tfds_folders.SpmMotVideos,
+    'spm_photo_videos': tfds_photo_videos.SpmPhotoVideos,
 }
 
 

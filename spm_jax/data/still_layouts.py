@@ -90,7 +90,7 @@ def to_pixels(image, height, width):
   return np.concatenate([b[:, :2], wh], -1).astype(np.float32), keep
 
 
-def _images_under(folder):
+def images_under(folder):
   """Sorted image files under ``folder`` (recursive)."""
   paths = glob.glob(os.path.join(glob.escape(folder), '**', '*'), recursive=True)
   return sorted(p for p in paths if p.lower().endswith(IMAGE_EXTENSIONS) and os.path.isfile(p))
@@ -204,7 +204,7 @@ def read_yolo(root, split=''):
     logger.warning('%s: no data.yaml, classes.yaml or classes.txt; classes are named class_<id>', root)
   images = []
   for img_dir, lbl_dir, prefix in _yolo_dirs(root, split):
-    for path in _images_under(img_dir):
+    for path in images_under(img_dir):
       rel = os.path.relpath(path, img_dir)
       lbl = os.path.join(lbl_dir, os.path.splitext(rel)[0] + '.txt')
       if not os.path.isfile(lbl):
@@ -288,7 +288,7 @@ def read_voc(root, split=''):
   if not xmls:
     raise DatasetLayoutError(f'{root}: no XML annotation files; expected {VOC_LAYOUT}')
   by_name, by_stem = {}, {}
-  for p in _images_under(root):
+  for p in images_under(root):
     by_name.setdefault(os.path.basename(p), []).append(p)
     by_stem.setdefault(os.path.splitext(os.path.basename(p))[0], []).append(p)
   images, missing = [], 0

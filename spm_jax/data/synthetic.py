@@ -169,9 +169,10 @@ def _background(rng, height, width):
 # ----------------------------------------------------------------------------
 
 @dataclasses.dataclass
-class _Object:
+class MovingObject:
+  """One object's state: category, appearance, centre, velocity, size and aspect (pixels)."""
   category: int
-  texture: np.ndarray  # [S, S, 3] uint8
+  texture: np.ndarray  # [S, S, 3] uint8 (or any [h, w, 3] appearance resized to the box)
   cx: float
   cy: float
   vx: float
@@ -181,7 +182,7 @@ class _Object:
   log_ratio: float  # log h / w
 
 
-def _box_of(obj):
+def object_box(obj):
   """Integer x, y, w, h of an object's current state."""
   size, ratio = np.exp(obj.log_size), np.exp(obj.log_ratio)
   w = max(_MIN_SIDE, int(round(size / np.sqrt(ratio))))
@@ -189,7 +190,7 @@ def _box_of(obj):
   return int(round(obj.cx - w / 2)), int(round(obj.cy - h / 2)), w, h
 
 
-def _step(obj, rng, width, height, max_speed, attract_to=None, keep_inside=False):
+def move_object(obj, rng, width, height, max_speed, attract_to=None, keep_inside=False):
   """Advances ``obj`` one frame: damped random walk, bounces, size/ratio drift."""
   obj.vx = 0.9 * obj.vx + rng.normal(0, 0.6)
   obj.vy = 0.9 * obj.vy + rng.normal(0, 0.6)
@@ -205,7 +206,7 @@ def _step(obj, rng, width, height, max_speed, attract_to=None, keep_inside=False
   obj.cy += obj.vy
   obj.log_size += rng.normal(0, 0.025) + 0.05 * (obj.log_size_mean - obj.log_size)
   obj.log_ratio = float(np.clip(obj.log_ratio + rng.normal(0, 0.03), np.log(1 / 3), np.log(3)))
-  _, _, w, h = _box_of(obj)
+  _, _, w, h = object_box(obj)
   # Targets stay inside the frame; distractors may leave it partly.
   mx, my = (w / 2, h / 2) if keep_inside else (0.0, 0.0)
   for attr, vel, lo, hi in (('cx', 'vx', mx, width - mx), ('cy', 'vy', my, height - my)):
@@ -249,7 +250,7 @@ def generate_sequence(seed, num_frames=100, height=240, width=320, num_same_cate
   objs = []
   for c in categories:
     mean = rng.uniform(np.log(min_size), np.log(max_size))
-    objs.append(_Object(
+    objs.append(MovingObject(
         category=c, texture=_texture(TEXTURES[c], rng),
         cx=float(rng.uniform(0.15, 0.85) * width), cy=float(rng.uniform(0.15, 0.85) * height),
         vx=float(rng.normal(0, 2)), vy=float(rng.normal(0, 2)),
@@ -269,7 +270,7 @@ def generate_sequence(seed, num_frames=100, height=240, width=320, num_same_cate
     if t > 0:
       for i, o in enumerate(objs):
         attract = (objs[0].cx, objs[0].cy) if i == 1 and num_same_category > 0 else None
-        _step(o, rng, width, height, max_speed, attract, keep_inside=(i == 0))
+        move_object(o, rng, width, height, max_speed, attract, keep_inside=(i == 0))
       if rng.uniform() < 0.03:  # Occasionally reorder depth.
         depth = rng.permutation(num)
       pan_v = np.clip(0.9 * pan_v + rng.normal(0, 0.4, 2), -2, 2)
@@ -280,7 +281,7 @@ def generate_sequence(seed, num_frames=100, height=240, width=320, num_same_cate
     areas = np.zeros(num, np.int64)
     for i in np.argsort(depth):
       o = objs[i]
-      x, y, w, h = _box_of(o)
+      x, y, w, h = object_box(o)
       boxes[t, i] = (x, y, w, h)
       key = (o.category, w, h)
       if key not in masks:
