@@ -73,7 +73,7 @@ def test_embedded_default_model_is_trained_and_tracks():
   The demo video (seed 2026, an integer seed) shares no sequence with the
   training videos (seeds ``(0, i)``, ``spm_jax.data.synthetic.sequence_seed``).
   A randomly initialised network scores a success AUC of about 0.03 on such
-  videos (docs/results.md) and the shipped model 0.78 on this one; 0.4
+  videos (docs/results.md) and the shipped model 0.81 on this one; 0.4
   separates the two with room for float differences between machines.
   """
   from spm_jax.data import synthetic
