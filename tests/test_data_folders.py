@@ -252,3 +252,25 @@ def test_config_name_must_be_label_or_label_dot_split(tmp_path):
     prepare.get_builder('spm_yolo_stills/a/b', str(tmp_path))
   assert prepare.get_builder('spm_voc_stills/voc.trainval', str(tmp_path)).builder_config.split == \
       'trainval'
+
+
+def test_show_pairs_draws_a_batch_of_stills(tmp_path):
+  import sys  # pylint: disable=import-outside-toplevel
+  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  sys.path.insert(0, os.path.join(root, 'scripts'))
+  try:
+    import show_pairs  # pylint: disable=import-outside-toplevel
+  finally:
+    sys.path.remove(os.path.join(root, 'scripts'))
+  _yolo(tmp_path / 'y')
+  prepare.prepare('spm_yolo_stills/mine', str(tmp_path / 'tfds'), str(tmp_path / 'y'))
+  out = tmp_path / 'pairs.png'
+  show_pairs.main(['--config', 'configs/synthetic.py:runlocal', '--data_dir', str(tmp_path / 'tfds'),
+                   '--stills', 'spm_yolo_stills/mine', '--videos', '--pairs', '3', '--columns', '2',
+                   '--out', str(out)])
+  sheet = cv2.imread(str(out))
+  # Two rows of two pairs: template 127 + 6 + search crop, search crop + 22 caption pixels high.
+  assert sheet.shape[0] % 2 == 0 and sheet.shape[1] % 2 == 0
+  half = sheet.shape[1] // 2
+  search = half - 127 - 6
+  assert sheet.shape[0] == 2 * (search + 22)

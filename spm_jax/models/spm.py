@@ -12,14 +12,28 @@ import flax.linen as nn
 import jax.numpy as jnp
 import ml_collections
 
+from spm_jax.models import geometry as geometry_lib
+from spm_jax.models import mobilenet
 from spm_jax.models.backbone import AlexNet
-from spm_jax.models.cm_head import CMHead, center_crop
+from spm_jax.models.cm_head import CMHead
 from spm_jax.models.fm_head import FMHead
 
+BACKBONES = ('alexnet', 'mobilenet_v2')
 
-def valid_size(crop_size, receptive_field=87, stride=8):
-  """Side of the padding-free central feature region: (S - 87) / 8 + 1."""
-  return (crop_size - receptive_field) // stride + 1
+
+def backbone_name(model_config):
+  """``model.backbone.name`` ('alexnet' for configs written before the key existed)."""
+  name = model_config.backbone.get('name', 'alexnet')
+  if name not in BACKBONES:
+    raise ValueError(f'model.backbone.name must be one of {BACKBONES}, got {name!r}')
+  return name
+
+
+def tap_strides(model_config, names):
+  """Pixels per cell of the backbone maps ``names`` (AlexNet: conv1 4, others 8)."""
+  if backbone_name(model_config) == 'mobilenet_v2':
+    return tuple(mobilenet.tap_stride(int(n[len('block'):]), model_config.stride) for n in names)
+  return tuple(4 if n == 'conv1' else model_config.stride for n in names)
 
 
 class SPM(nn.Module):
@@ -36,30 +50,52 @@ class SPM(nn.Module):
 
   def setup(self):
     c = self.config
-    self.backbone = AlexNet(channels=tuple(c.backbone.channels), groups=tuple(c.backbone.groups),
-                            norm=c.backbone.norm, lrn=dict(c.backbone.lrn),
-                            bn_axis_name=self.bn_axis_name, dtype=self.dtype)
+    if backbone_name(c) == 'mobilenet_v2':
+      self.backbone = mobilenet.MobileNetV2(last_block=c.backbone.last_block, output_stride=c.stride,
+                                            train_bn=c.backbone.train_bn,
+                                            bn_axis_name=self.bn_axis_name, dtype=self.dtype)
+    else:
+      self.backbone = AlexNet(channels=tuple(c.backbone.channels), groups=tuple(c.backbone.groups),
+                              norm=c.backbone.norm, lrn=dict(c.backbone.lrn),
+                              bn_axis_name=self.bn_axis_name, dtype=self.dtype)
+    # 1x1 conv + BatchNorm from the CM tap to the CM width (pysot's AdjustLayer).
+    adjust = c.backbone.get('adjust_channels')
+    self.adjust = mobilenet.ConvBN(adjust, relu6=False, train_bn=True, bn_axis_name=self.bn_axis_name,
+                                   dtype=self.dtype) if adjust else None
     self.cm = CMHead(num_anchors=len(c.anchors.ratios) * len(c.anchors.scales),
                      channels=c.cm.channels, xcorr_scale=c.cm.xcorr_scale, dtype=self.dtype)
     self.fm = FMHead(features=tuple(c.fm.features), feature_norm=c.fm.feature_norm, pool=c.fm.pool,
-                     pool_size=c.fm.pool_size, stride=c.stride, conv_channels=c.fm.conv_channels,
+                     pool_size=c.fm.pool_size, stride=c.stride,
+                     feature_strides=tap_strides(c, tuple(c.fm.features)), conv_channels=c.fm.conv_channels,
                      conv_kernel=c.fm.conv_kernel, hidden=c.fm.hidden, num_fc=c.fm.num_fc,
                      head=c.fm.get('head', 'relation'), bn_axis_name=self.bn_axis_name, dtype=self.dtype)
 
   def normalize(self, images):
-    """[B, S, S, 3] RGB 0..255 -> network input (BGR minus means when configured)."""
+    """[B, S, S, 3] RGB 0..255 -> network input: BGR when configured, minus
+    ``pixel_mean``, divided by ``pixel_std`` when given (both 0..255 units)."""
     x = jnp.asarray(images, self.dtype)
     if self.config.bgr:
       x = x[..., ::-1]
-    return x - jnp.asarray(self.config.pixel_mean, self.dtype)
+    x = x - jnp.asarray(self.config.pixel_mean, self.dtype)
+    std = self.config.get('pixel_std')
+    return x if std is None else x / jnp.asarray(std, self.dtype)
 
   def embed(self, images, *, train=False):
     """Backbone maps of [B, S, S, 3] RGB crops: dict conv1..conv5 [B, h, w, c]."""
     return self.backbone(self.normalize(images), train=train)
 
-  def _cm_input(self, feats, crop_size):
-    size = valid_size(crop_size, self.config.receptive_field, self.config.stride)
-    return center_crop(feats[self.config.cm.feature], size)
+  def _cm_input(self, feats, crop_size, *, template, train=False):
+    """The central window of the CM tap (``spm_jax.models.geometry``) for a
+    ``crop_size`` crop, cut from the middle of the map, adjusted."""
+    m = self.config
+    if template:
+      cells = geometry_lib.crop_geometry(m, template_size=crop_size).template_cells
+    else:
+      cells = geometry_lib.crop_geometry(m, search_size=crop_size).search_cells
+    x = feats[m.cm.feature]
+    start = (x.shape[1] - cells) // 2
+    x = x[:, start:start + cells, start:start + cells]
+    return x if self.adjust is None else self.adjust(x, train=train)
 
   def template(self, z_images, z_boxes, *, train=False):
     """Everything the tracker caches from the first frame.
@@ -74,7 +110,7 @@ class SPM(nn.Module):
       [B, 1, 6, 6, 640] FM features of the template box.
     """
     feats = self.embed(z_images, train=train)
-    kernels = self.cm.template(self._cm_input(feats, z_images.shape[1]))
+    kernels = self.cm.template(self._cm_input(feats, z_images.shape[1], template=True, train=train))
     regions = self.fm.regions(feats, z_boxes[:, None, :], train=train)
     return {'kernels': kernels, 'regions': regions}
 
@@ -104,8 +140,8 @@ class SPM(nn.Module):
       cls_logits: [B, 19, 19, k, 2]; deltas: [B, 19, 19, k, 4] (anchor-relative).
     """
     feats = self.embed(x_images, train=train)
-    cls_logits, deltas = self.cm.search(self._cm_input(feats, x_images.shape[1]),
-                                        template['kernels'])
+    cls_logits, deltas = self.cm.search(
+        self._cm_input(feats, x_images.shape[1], template=False, train=train), template['kernels'])
     return feats, cls_logits, deltas
 
   def refine(self, feats, proposals, template, *, train=False):

@@ -226,12 +226,13 @@ def make_batch_fns(config):
   model = models.build_model(config)
   m, t = config.model, config.tracking
   variant = m.variant
-  score_size = models.valid_size(m.search_size, m.receptive_field, m.stride) - 5
+  score_size = models.score_size(m)
+  offset = models.anchor_offset(m)  # centre of score cell 0 (spm_jax.models.geometry)
   anchors = anchor_ops.generate_anchors(score_size, m.anchors.ratios, m.anchors.scales,
-                                        m.anchors.base_size, m.stride, m.anchors.offset)
+                                        m.anchors.base_size, m.stride, offset)
   anchors = jnp.asarray(anchors.reshape(-1, 4))  # [N, 4] cx, cy, w, h crop pixels
   window = functools.partial(cosine_window, score_size=score_size, stride=m.stride,
-                             offset=m.anchors.offset)
+                             offset=offset)
   penalty_k = t.get('penalty_k', 0.0)  # configs exported before it existed: none.
   size_scale = t.get('size_scale', 1.0)  # likewise.
 
