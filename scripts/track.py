@@ -235,6 +235,7 @@ def run(args):
             f'{first.shape[1]}x{first.shape[0]} frame', flush=True)
 
     height, width = first.shape[:2]
+    cli.raise_if_interrupted()
     tracker, weights = build_tracker(args.config, args.checkpoint)
     cli.raise_if_interrupted()  # Nothing written yet.
     outputs = video_io.PendingOutputs(paths)
