@@ -54,7 +54,10 @@ def add_training(config, *, batch_size=64, input_kind='pipeline', generalized=Tr
   o.weight_decay = 1e-4  # pysot 1e-4 (kernels only).
   o.grad_clip = 10.0  # pysot GRAD_CLIP 10.
   o.frozen = ()  # regexes over parameter paths, e.g. ('backbone/conv1/.*',).
-  config.init_backbone = config_dict.placeholder(str)  # converted backbone msgpack, None: random.
+  # ((regex, factor), ...): update multipliers, e.g. (('backbone/.*', 0.1),) (big_vision).
+  o.lr_mults = ()
+  # Converted backbone msgpack, 'imagenet_mobilenet_v2' (spm_jax.models.pretrained), None: random.
+  config.init_backbone = config_dict.placeholder(str)
 
   # ------------------------------------------------------------------ loss ---
   loss = config.loss = ml_collections.ConfigDict()

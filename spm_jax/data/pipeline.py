@@ -38,7 +38,7 @@ import numpy as np
 
 from spm_jax.data import crops, image_io, index, labels, sampler
 from spm_jax.ops import boxes as box_ops
-from spm_jax.ops.anchors import generate_anchors
+from spm_jax.models import geometry
 
 logger = logging.getLogger(__name__)
 
@@ -78,15 +78,13 @@ def default_data_config():
 
 
 def score_size(model_config):
-  """Score-map side: (search - template) / stride + 1 (19 for 271 / 127 / 8)."""
-  return (model_config.search_size - model_config.template_size) // model_config.stride + 1
+  """Score-map side (``spm_jax.models.geometry``; 19 for 271 / 127 with AlexNet)."""
+  return geometry.score_size(model_config)
 
 
 def model_anchors(model_config):
   """[S, S, A, 4] cx, cy, w, h search-crop anchors of ``config.model``."""
-  a = model_config.anchors
-  return generate_anchors(score_size(model_config), tuple(a.ratios), tuple(a.scales),
-                          a.base_size, model_config.stride, a.offset)
+  return geometry.model_anchors(model_config)
 
 
 def _object(example, track):

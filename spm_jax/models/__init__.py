@@ -6,7 +6,9 @@ import jax.numpy as jnp
 from spm_jax.models.backbone import AlexNet, local_response_norm
 from spm_jax.models.cm_head import CMHead
 from spm_jax.models.fm_head import FMHead
-from spm_jax.models.spm import SPM, valid_size
+from spm_jax.models.geometry import anchor_offset, crop_geometry, model_anchors, score_size, valid_size
+from spm_jax.models.mobilenet import MobileNetV2
+from spm_jax.models.spm import SPM, backbone_name
 
 
 def build_model(config, **kwargs):

@@ -14,7 +14,7 @@ heads read the correlation map instead of the concatenated features.
 """
 
 import functools
-from typing import Any, Sequence
+from typing import Any, Optional, Sequence
 
 import flax.linen as nn
 import jax
@@ -141,6 +141,8 @@ class FMHead(nn.Module):
     pool: 'crop_and_resize' (release) or 'roi_align'.
     pool_size: side of the pooled grid (6).
     stride: feature stride of the taps (8).
+    feature_strides: per-tap strides, in the order of ``features`` (None:
+      ``stride`` for every tap).
     conv_channels: output channels of the relation conv (256).
     conv_kernel: its kernel size (3 in the release, 1 in the paper's text).
     hidden: width of the fully connected layers (256).
@@ -156,6 +158,7 @@ class FMHead(nn.Module):
   pool: str = 'crop_and_resize'
   pool_size: int = 6
   stride: int = 8
+  feature_strides: Optional[Sequence[int]] = None
   conv_channels: int = 256
   conv_kernel: int = 3
   hidden: int = 256
@@ -188,12 +191,13 @@ class FMHead(nn.Module):
       [B, K, s, s, sum C_i] pooled features (s = pool_size).
     """
     pooled = []
+    strides = tuple(self.feature_strides or (self.stride,) * len(self.features))
     for i, name in enumerate(self.features):
       f = taps[name]
       if self.feature_norm:
         f = self.norms[i](f, use_running_average=not train)
       pooled.append(pool_regions(f, boxes, method=self.pool, output_size=self.pool_size,
-                                 stride=self.stride))
+                                 stride=strides[i]))
     return jnp.concatenate(pooled, axis=-1)
 
   def _relation_params(self):

@@ -7,7 +7,11 @@ SiamRPN recipe (``LR: log``, ``LR_WARMUP``). Weight decay applies to
 convolution and dense kernels only (not to biases or BatchNorm scales and
 offsets). Parameters whose path matches one of ``config.optimizer.frozen``
 (regular expressions over ``/``-joined paths, e.g. ``backbone/conv1/.*``)
-get zero updates and no optimizer state.
+get zero updates and no optimizer state. ``config.optimizer.lr_mults``,
+``((regex, factor), ...)`` as big_vision's ``lr_mults``, multiplies the
+updates of the parameters whose path matches (the first matching pattern
+wins; e.g. ``(('backbone/.*', 0.1),)`` trains a pretrained backbone at a
+tenth of the learning rate).
 
 ``optimizer.name = 'adamw'`` replaces SGD by Adam with decoupled weight decay
 (ours, not the paper's: for short runs from scratch on a CPU, where it reaches
@@ -75,6 +79,32 @@ def _map_paths(paths, fn):
   return flax.traverse_util.unflatten_dict({k: fn(v) for k, v in flat.items()}, sep='/')
 
 
+def lr_mult(path, lr_mults):
+  """Factor of the parameter at ``a/b/c`` ``path``: that of the first ``(regex,
+  factor)`` of ``lr_mults`` fully matching it, else 1.0."""
+  return next((float(f) for p, f in lr_mults if re.fullmatch(p, path)), 1.0)
+
+
+def scale_by_lr_mults(lr_mults):
+  """An optax transformation multiplying each update by its :func:`lr_mult` factor.
+
+  Maps leaves only (with their paths), so it also works on the masked trees of
+  ``optax.multi_transform``.
+  """
+  lr_mults = tuple((p, float(f)) for p, f in lr_mults)
+
+  def update_fn(updates, state, params=None):
+    del params
+
+    def scale(path, u):
+      f = lr_mult('/'.join(str(getattr(k, 'key', k)) for k in path), lr_mults)
+      return u if f == 1.0 else u * f
+
+    return jax.tree_util.tree_map_with_path(scale, updates), state
+
+  return optax.GradientTransformation(lambda params: optax.EmptyState(), update_fn)
+
+
 def make_optimizer(config, lr_fn):
   """The optax transformation of ``config.optimizer``.
 
@@ -105,6 +135,9 @@ def make_optimizer(config, lr_fn):
                              weight_decay=o.weight_decay or 0.0, mask=decay_mask))
   else:
     raise ValueError(f"optimizer.name must be 'sgd' or 'adamw', got {name!r}")
+  lr_mults = tuple(o.get('lr_mults') or ())
+  if lr_mults:
+    parts.append(scale_by_lr_mults(lr_mults))
   tx = optax.chain(*parts)
   patterns = tuple(o.frozen or ())
   if not patterns:
@@ -114,9 +147,11 @@ def make_optimizer(config, lr_fn):
 
 
 def check_frozen(config, params):
-  """Raises if a pattern of ``optimizer.frozen`` matches no parameter path."""
+  """Raises if a pattern of ``optimizer.frozen`` or ``optimizer.lr_mults`` matches no parameter path."""
   paths = sorted(flax.traverse_util.flatten_dict(param_paths(params), sep='/'))
-  for p in tuple(config.optimizer.frozen or ()):
+  named = [('frozen', p) for p in tuple(config.optimizer.frozen or ())]
+  named += [('lr_mults', p) for p, _ in tuple(config.optimizer.get('lr_mults') or ())]
+  for key, p in named:
     if not any(re.fullmatch(p, path) for path in paths):
-      raise ValueError(f'optimizer.frozen pattern {p!r} matches no parameter; paths look like '
+      raise ValueError(f'optimizer.{key} pattern {p!r} matches no parameter; paths look like '
                        f'{paths[:3]}')

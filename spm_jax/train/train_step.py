@@ -40,7 +40,6 @@ import ml_collections
 import numpy as np
 
 from spm_jax import models
-from spm_jax.ops import anchors as anchor_ops
 from spm_jax.train import losses as loss_lib
 from spm_jax.train import optimizer
 from spm_jax.train import proposals as proposal_lib
@@ -52,11 +51,7 @@ BATCH_KEYS = ('template', 'search', 'template_box', 'target_box', 'has_target', 
 
 def model_anchors(model_config):
   """[N, 4] cx, cy, w, h search-crop anchors of the CM score map (NumPy)."""
-  m = model_config
-  size = models.valid_size(m.search_size, m.receptive_field, m.stride) - 5
-  a = anchor_ops.generate_anchors(size, tuple(m.anchors.ratios), tuple(m.anchors.scales),
-                                  m.anchors.base_size, m.stride, m.anchors.offset)
-  return a.reshape(-1, 4)
+  return models.model_anchors(model_config).reshape(-1, 4)
 
 
 def uses_fm(config):
