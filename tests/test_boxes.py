@@ -109,3 +109,56 @@ def test_nms_hand_computed():
   sup = (np.array([[20, 20, 30, 30]], np.float32), np.array([True]))
   idx, keep = ops.nms_top_k(boxes, scores, valid, 5, 0.5, suppressors=sup)
   assert list(np.asarray(idx)[np.asarray(keep)]) == [0, 3]
+
+
+def _greedy_nms_float64(boxes, scores, valid, threshold_num, threshold_den, max_output,
+                        inclusive=False):
+  """Greedy NMS in exact arithmetic: IoU = inter / union of integer boxes (no "+1"),
+  suppressed when ``inter * den > num * union`` (IoU > num / den), or >= with ``inclusive``."""
+  boxes = np.asarray(boxes, np.float64)
+  alive = list(np.asarray(valid, bool))
+  picks = []
+  for _ in range(max_output):
+    live = [i for i in range(len(boxes)) if alive[i]]
+    if not live:
+      break
+    best = max(live, key=lambda i: scores[i])
+    picks.append(best)
+    alive[best] = False
+    for j in live:
+      iw = max(0.0, min(boxes[best, 2], boxes[j, 2]) - max(boxes[best, 0], boxes[j, 0]))
+      ih = max(0.0, min(boxes[best, 3], boxes[j, 3]) - max(boxes[best, 1], boxes[j, 1]))
+      inter = iw * ih
+      area = lambda b: (b[2] - b[0]) * (b[3] - b[1])
+      union = area(boxes[best]) + area(boxes[j]) - inter
+      lhs, rhs = inter * threshold_den, threshold_num * union
+      if lhs > rhs or (inclusive and lhs == rhs):
+        alive[j] = False
+  return picks
+
+
+def test_nms_matches_a_float64_greedy_reference_with_ties_at_the_threshold():
+  """Random integer boxes on a small grid, so that many pairs have an IoU of exactly 1/2
+  or 1/4: ``nms_top_k`` keeps a box whose IoU with a pick equals the threshold (it drops
+  only IoU > threshold, as documented)."""
+  rng = np.random.default_rng(7)
+  nms = jax.jit(ops.nms_top_k, static_argnums=(3, 4))
+  differs_at_ties = 0
+  for trial in range(60):
+    n = 16
+    xy = rng.integers(0, 6, size=(n, 2))
+    wh = rng.integers(1, 5, size=(n, 2))
+    boxes = np.concatenate([xy, xy + wh], 1).astype(np.float32)
+    scores = rng.permutation(n).astype(np.float32) / n  # distinct: one greedy order
+    valid = rng.uniform(size=n) < 0.9
+    num, den = (1, 2) if trial % 2 else (1, 4)
+    max_output = (4, n)[trial % 3 == 0]
+    want = _greedy_nms_float64(boxes, scores, valid, num, den, max_output)
+    idx, keep = nms(boxes, scores, valid, max_output, num / den)
+    idx, keep = np.asarray(idx), np.asarray(keep)
+    assert list(idx[keep]) == want, trial
+    assert keep.sum() == len(want) and not keep[len(want):].any(), trial
+    differs_at_ties += want != _greedy_nms_float64(boxes, scores, valid, num, den, max_output,
+                                                   inclusive=True)
+  # The ties change the answer often enough that a ">=" rule would fail the test.
+  assert differs_at_ties >= 5, differs_at_ties

@@ -1,5 +1,10 @@
 """The four losses of eq. (1) against NumPy float64 references."""
 
+import json
+import os
+import subprocess
+import sys
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -82,22 +87,46 @@ def test_total_is_weighted_sum():
   assert losses.total_loss({'cm_cls': 1.0, 'cm_box': 2.0}, (1, 2, 1, 1)) == 5
 
 
-def test_global_normalisation_under_pmap_equals_whole_batch():
-  """pmean of per-device losses = the loss of the whole batch (uneven counts per device)."""
+def pmap_losses_against_numpy():
+  """On 4 devices: pmean of per-device CM losses and the float64 loss of the whole batch.
+
+  Device 0 has no labelled anchor at all and the devices hold uneven numbers of
+  positives, so dropping the global normalisation (the psum of the counts) changes the
+  result. Returns a dict of the device count, the two values of each loss.
+  """
   rng = np.random.default_rng(3)
   logits, deltas, label, target, weight = _cm_inputs(rng, b=4)
-  label[:2] = -1  # device 0 has no labelled anchor at all
-  weight[:2] = 0
-  whole = losses.cm_losses(logits, deltas, label, target, weight)
+  label[:1] = -1
+  weight[:1] = 0
+  lab = label >= 0
+  want_cls = np_ce(logits, label)[lab].mean()
+  box = np_smooth_l1(deltas - target * weight[..., None], 1.0 / 9).sum(-1)
+  want_box = (box * weight).sum() / weight.sum()
   n = jax.local_device_count()
-  if 4 % n:
-    return
   split = lambda x: x.reshape((n, 4 // n) + x.shape[1:])
-  fn = jax.pmap(lambda *a: jax.lax.pmean(losses.cm_losses(*a, axis_name='i'), 'i'), axis_name='i')
-  got = fn(*map(split, (logits, deltas, label, target, weight)))
-  # With one device this checks the psum path; the multi-device test covers n = 8.
-  np.testing.assert_allclose(got['cm_cls'][0], whole['cm_cls'], rtol=1e-5)
-  np.testing.assert_allclose(got['cm_box'][0], whole['cm_box'], rtol=1e-5)
+  fn = jax.pmap(lambda *a: jax.lax.pmean(losses.cm_losses(*a, beta=1.0 / 9, axis_name='i'), 'i'),
+                axis_name='i')
+  got = fn(*map(split, (logits, deltas, label, target * weight[..., None], weight)))
+  return {'devices': n, 'cm_cls': [float(got['cm_cls'][0]), float(want_cls)],
+          'cm_box': [float(got['cm_box'][0]), float(want_box)]}
+
+
+def test_global_normalisation_under_pmap_equals_whole_batch():
+  """Run on 4 forced CPU devices in a subprocess (XLA_FLAGS), so it never degenerates to one."""
+  code = ('import importlib.util, json, sys; '
+          f'spec = importlib.util.spec_from_file_location("t", {__file__!r}); '
+          'm = importlib.util.module_from_spec(spec); spec.loader.exec_module(m); '
+          'print(json.dumps(m.pmap_losses_against_numpy()))')
+  env = dict(os.environ, JAX_PLATFORMS='cpu',
+             XLA_FLAGS='--xla_force_host_platform_device_count=4')
+  proc = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, env=env,
+                        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                        timeout=300, check=False)
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  out = json.loads(proc.stdout.strip().splitlines()[-1])
+  assert out['devices'] == 4
+  np.testing.assert_allclose(*out['cm_cls'], rtol=1e-5)
+  np.testing.assert_allclose(*out['cm_box'], rtol=1e-5)
 
 
 def test_compute_losses_uses_each_stages_beta():
