@@ -140,3 +140,26 @@ def test_unknown_optimizer_is_named():
   config.optimizer.name = 'lamb'
   with pytest.raises(ValueError, match="'lamb'"):
     optimizer.make_optimizer(config, optimizer.make_lr_schedule(config))
+
+
+def test_lr_mults_scale_updates_first_match_wins():
+  """Plain SGD at lr 1e-2: update = -lr * factor * grad, factor of the first matching regex."""
+  config = _config(warmup=0, grad_clip=0.0, weight_decay=0.0, frozen=('fm/.*',))
+  config.optimizer.momentum = 0.0
+  config.optimizer.lr_mults = (('backbone/conv1/.*', 0.1), ('backbone/.*', 0.5))
+  tx = optimizer.make_optimizer(config, lambda step: 1e-2)
+  params = _params()
+  grads = jax.tree_util.tree_map(lambda x: jnp.full_like(x, 2.0), params)
+  updates, _ = jax.jit(tx.update)(grads, tx.init(params), params)
+  np.testing.assert_allclose(updates['backbone']['conv1']['kernel'], -1e-2 * 0.1 * 2.0, rtol=1e-6)
+  np.testing.assert_allclose(updates['backbone']['conv1']['bias'], -1e-2 * 0.1 * 2.0, rtol=1e-6)
+  np.testing.assert_allclose(updates['backbone']['conv1_bn']['scale'], -1e-2 * 0.5 * 2.0, rtol=1e-6)
+  np.testing.assert_allclose(updates['backbone']['conv2']['kernel'], -1e-2 * 0.5 * 2.0, rtol=1e-6)
+  np.testing.assert_array_equal(updates['fm']['fc0']['kernel'], 0.0)  # frozen wins
+
+
+def test_lr_mults_pattern_matching_nothing_is_refused():
+  config = _config()
+  config.optimizer.lr_mults = (('backbone/conv9/.*', 0.1),)
+  with pytest.raises(ValueError, match=r"optimizer.lr_mults pattern 'backbone/conv9/\.\*' matches"):
+    optimizer.check_frozen(config, _params())
