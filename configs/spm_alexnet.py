@@ -13,6 +13,9 @@ Variants come as a string after the file name, big_vision style::
 * ``variant=series``: FM re-scores the CM proposals; its score and box alone decide.
 * ``variant=cm_only``: SiamRPN, the FM stage is skipped (table 1, "CM only").
 * ``runlocal``: narrow widths for a laptop or CI; same architecture and crop sizes.
+* ``procedure=release`` (default) or ``procedure=project``: the per-frame
+  tracking procedure, the release's frame for frame or this project's own
+  (``spm_jax/tracking/procedure.py``, docs/release_procedure.md).
 """
 
 import ml_collections
@@ -42,9 +45,11 @@ def parse_arg(arg, **defaults):
 
 def get_config(arg=None):
   """Returns the config; ``arg`` selects the variant and ``runlocal``."""
-  arg = parse_arg(arg, variant='series_parallel', runlocal=False)
+  arg = parse_arg(arg, variant='series_parallel', runlocal=False, procedure='release')
   if arg.variant not in VARIANTS:
     raise ValueError(f'variant must be one of {VARIANTS}, got {arg.variant!r}')
+  if arg.procedure not in ('release', 'project'):
+    raise ValueError(f"procedure must be 'release' or 'project', got {arg.procedure!r}")
 
   config = ml_collections.ConfigDict()
   config.seed = 0
@@ -91,15 +96,33 @@ def get_config(arg=None):
   m.fm.num_fc = 2  # sec. 3.3: two fully connected layers.
   m.fm.head = 'relation'  # 'relation' (sec. 3.3) or 'xcorr' (the sec. 5.3 ablation).
   m.fm.delta_weights = (5.0, 5.0, 10.0, 10.0)  # release FM_BBOX_VAR_INV.
+  # Release: boxes measured "+1" (width x2 - x1 + 1) when decoding deltas and in
+  # the near test's IoU; anchors one pixel narrower (utils/rpn.py,
+  # utils/boxes/delta_transform.py). Weights trained here use False.
+  m.box_plus_one = True
 
   # ------------------------------------------------------------ inference ---
   t = config.tracking = ml_collections.ConfigDict()
+  # 'release': the authors' inference procedure frame for frame; 'project': ours.
+  # The options below (None: as ``procedure``) pick each difference on its own;
+  # spm_jax/tracking/procedure.py lists them, docs/release_procedure.md says
+  # what each does.
+  t.procedure = arg.procedure
+  for option in ('template_crop', 'crop_sampling', 'window_span', 'window_at', 'proposals',
+                 'state_clamp'):
+    t[option] = config_dict.placeholder(str)
   t.num_candidates = 9  # sec. 4.3: K = 9.
   t.num_near_candidates = 1  # release NUM_NEAR_CANDIDATES.
-  t.near_iou = 0.8  # release: the "near" candidate has IoU > 0.8 with the previous box.
+  # Release near candidate: the best-scoring box among those with IoU > 0.8 with
+  # the previous box when there are several; else the box of highest IoU, even
+  # below 0.8 (proposals='release'). proposals='project' keeps a near box only
+  # when one passes 0.8.
+  t.near_iou = 0.8
   t.score_thresh_factor = 0.1  # release: drop scores < 0.1 x max before NMS.
   t.nms_threshold = 0.5  # sec. 4.3: NMS threshold 0.5.
-  t.pre_nms_top_n = 128  # boxes entering NMS (ours; static shape, >= num_candidates).
+  # Boxes entering NMS with proposals='project' (ours; static shape, >=
+  # num_candidates); the release's rules let every anchor's box in.
+  t.pre_nms_top_n = 128
   t.fm_score_weight = 0.5  # eq. (2) W_cls (release FM_SCORE_INFLUENCE; sec. 4.3 "around 0.5").
   t.fm_box_weight = 3.0  # eq. (2) W_box (release FM_BBOX_INFLUENCE; sec. 4.3 "2 or 3").
   t.window_influence = 0.5  # cosine window (release WINDOWS_INFLUENCE).

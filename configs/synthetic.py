@@ -71,6 +71,10 @@ def get_config(arg=None):
   # ---------------------------------------------------------------- model ---
   config.model.backbone.norm = 'batchnorm'  # from scratch: no pretrained LRN weights.
   config.model.backbone.groups = (1, 1, 1, 1, 1)  # CPU speed (module docstring).
+  config.model.box_plus_one = False  # trained here: boxes without "+1".
+  # This project's tracking procedure (spm_jax/tracking/procedure.py): the
+  # values below were tuned with it.
+  config.tracking.procedure = 'project'
   config.tracking.num_candidates = arg.k  # fig. 6a: K.
   # Chosen with scripts/tune.py on the validation split (50 videos, seeds
   # (2000, i): neither training's nor the test's) for the series-parallel + GT

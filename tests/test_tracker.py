@@ -176,8 +176,11 @@ def tiny_tracker():
 
 
 @pytest.mark.parametrize('variant', ['series_parallel', 'series', 'cm_only'])
-def test_tracker_boxes_finite_and_in_frame(variant):
-  config = spm_alexnet.get_config(f'variant={variant},runlocal')
+@pytest.mark.parametrize('procedure', ['project', 'release'])
+def test_tracker_boxes_finite_and_in_frame(variant, procedure):
+  if procedure == 'release' and variant != 'series_parallel':
+    pytest.skip('the release clamp is the same for every variant')
+  config = spm_alexnet.get_config(f'variant={variant},runlocal,procedure={procedure}')
   tracker = Tracker(config, models.init_variables(config, jax.random.key(0)))
   frames, gt = moving_square_video(20 if variant != 'series_parallel' else 100)
   tracker.init(frames[0], gt[0])
@@ -186,8 +189,14 @@ def test_tracker_boxes_finite_and_in_frame(variant):
     box, score = tracker.update(frame)
     assert box.shape == (4,) and np.all(np.isfinite(box)) and np.isfinite(score)
     assert box[2] > 0 and box[3] > 0
-    assert box[0] >= 0 and box[1] >= 0
-    assert box[0] + box[2] <= w + 1e-3 and box[1] + box[3] <= h + 1e-3
+    if procedure == 'project':  # the box clipped to the frame
+      assert box[0] >= 0 and box[1] >= 0
+      assert box[0] + box[2] <= w + 1e-3 and box[1] + box[3] <= h + 1e-3
+    else:  # the release: sides >= 10, centre in [0, W - w / 2] x [0, H - h / 2]
+      assert box[2] >= 10 - 1e-4 and box[3] >= 10 - 1e-4
+      cx, cy = box[0] + box[2] / 2, box[1] + box[3] / 2
+      assert -1e-3 <= cx <= max(w - box[2] / 2, 0) + 1e-3
+      assert -1e-3 <= cy <= max(h - box[3] / 2, 0) + 1e-3
   out = tracker.last_outputs
   assert out['proposals'].shape == (9, 4) and out['fm_scores'].shape == (9,)
 

@@ -97,20 +97,24 @@ class SPM(nn.Module):
     x = x[:, start:start + cells, start:start + cells]
     return x if self.adjust is None else self.adjust(x, train=train)
 
-  def template(self, z_images, z_boxes, *, train=False):
+  def template(self, z_images, z_boxes, *, train=False, cm_size=None):
     """Everything the tracker caches from the first frame.
 
     Args:
       z_images: [B, Sz, Sz, 3] RGB template crops (Sz = template_size).
       z_boxes: [B, 4] x1, y1, x2, y2 of the target in template-crop pixels.
       train: BatchNorm uses batch statistics.
+      cm_size: the CM kernels come from the central features of a crop of
+        this side (default ``Sz``); the release crops the template at the
+        search size and reads it as its central template-size region.
 
     Returns:
       dict ``kernels`` (CM correlation kernels) and ``regions``
       [B, 1, 6, 6, 640] FM features of the template box.
     """
     feats = self.embed(z_images, train=train)
-    kernels = self.cm.template(self._cm_input(feats, z_images.shape[1], template=True, train=train))
+    kernels = self.cm.template(self._cm_input(feats, cm_size or z_images.shape[1], template=True,
+                                                train=train))
     regions = self.fm.regions(feats, z_boxes[:, None, :], train=train)
     return {'kernels': kernels, 'regions': regions}
 

@@ -6,6 +6,10 @@ SiamRPN / the SPM-Tracker release: with ``base_size`` 8, ``scale`` 8 and ratios
 40x120 (w x h) pixels. Centres are ``offset + stride * k`` in search-crop pixels
 (63.5 + 8 k, k = 0..18 for a 271 crop, so the middle cell is at the crop
 centre 135.5).
+
+With the release's "+1" box convention (``plus_one``) an anchor of width ``w``
+spans ``w - 1`` pixels (its corners are ``c -+ (w - 1) / 2``) and is read back as
+``w`` wide by the +1 delta decoding (``spm_jax.ops.boxes.decode_deltas``).
 """
 
 import numpy as np
@@ -40,7 +44,8 @@ def anchor_centers(score_size, stride=8, offset=63.5):
   return (offset + stride * np.arange(score_size)).astype(np.float32)
 
 
-def generate_anchors(score_size, ratios, scales=(8.0,), base_size=8, stride=8, offset=63.5):
+def generate_anchors(score_size, ratios, scales=(8.0,), base_size=8, stride=8, offset=63.5,
+                     plus_one=False):
   """All anchors of a score map.
 
   Args:
@@ -48,12 +53,13 @@ def generate_anchors(score_size, ratios, scales=(8.0,), base_size=8, stride=8, o
     ratios, scales, base_size: see :func:`anchor_shapes`.
     stride: pixels between neighbouring cells.
     offset: centre of cell (0, 0) in crop pixels.
+    plus_one: the release's boxes (module docstring): sides one pixel shorter.
 
   Returns:
     [score_size, score_size, A, 4] float32 cx, cy, w, h in search-crop pixels,
     indexed ``[y, x, anchor]`` like the score map ``[H, W, A]``.
   """
-  shapes = anchor_shapes(ratios, scales, base_size)
+  shapes = anchor_shapes(ratios, scales, base_size) - (1.0 if plus_one else 0.0)
   c = anchor_centers(score_size, stride, offset)
   num = shapes.shape[0]
   cy, cx = np.meshgrid(c, c, indexing='ij')

@@ -2,6 +2,9 @@
 
 Coordinates are continuous pixels: pixel ``i`` covers ``[i, i + 1)``, so a box
 ``x1, y1, x2, y2`` has width ``x2 - x1`` (no "+1") and centre ``(x1 + x2) / 2``.
+The authors' release measures boxes the Detectron way instead ("+1": width
+``x2 - x1 + 1``, centre ``x1 + width / 2``); functions that must reproduce it
+take ``plus_one=True`` (config ``model.box_plus_one``, docs/release_procedure.md).
 Three layouts are used across the project:
 
 * ``xyxy``   -- ``x1, y1, x2, y2`` (corners),
@@ -68,26 +71,35 @@ def box_area(boxes):
   return w * h
 
 
-def pairwise_iou(boxes_a, boxes_b):
+def pairwise_iou(boxes_a, boxes_b, plus_one=False):
   """IoU of every pair.
 
   Args:
     boxes_a: [N, 4] x1, y1, x2, y2.
     boxes_b: [M, 4] x1, y1, x2, y2, same frame as ``boxes_a``.
+    plus_one: see :func:`iou`.
 
   Returns:
     [N, M] IoU; 0 where the union is empty.
   """
-  return iou(jnp.asarray(boxes_a)[:, None, :], jnp.asarray(boxes_b)[None, :, :])
+  return iou(jnp.asarray(boxes_a)[:, None, :], jnp.asarray(boxes_b)[None, :, :], plus_one)
 
 
-def iou(boxes_a, boxes_b):
-  """Element-wise IoU of ``[..., 4]`` x1, y1, x2, y2 boxes that broadcast."""
+def iou(boxes_a, boxes_b, plus_one=False):
+  """Element-wise IoU of ``[..., 4]`` x1, y1, x2, y2 boxes that broadcast.
+
+  ``plus_one``: widths and heights are ``x2 - x1 + 1`` (Detectron's
+  ``bbox_overlaps``, the release's near-candidate test); the +1 is one pixel of
+  the boxes' frame, so the result depends on that frame's scale.
+  """
   a, b = jnp.asarray(boxes_a), jnp.asarray(boxes_b)
-  iw = jnp.maximum(jnp.minimum(a[..., 2], b[..., 2]) - jnp.maximum(a[..., 0], b[..., 0]), 0.0)
-  ih = jnp.maximum(jnp.minimum(a[..., 3], b[..., 3]) - jnp.maximum(a[..., 1], b[..., 1]), 0.0)
+  one = 1.0 if plus_one else 0.0
+  iw = jnp.maximum(jnp.minimum(a[..., 2], b[..., 2]) - jnp.maximum(a[..., 0], b[..., 0]) + one, 0.0)
+  ih = jnp.maximum(jnp.minimum(a[..., 3], b[..., 3]) - jnp.maximum(a[..., 1], b[..., 1]) + one, 0.0)
   inter = iw * ih
-  union = box_area(a) + box_area(b) - inter
+  area = lambda x: (jnp.maximum(x[..., 2] - x[..., 0] + one, 0.0)
+                    * jnp.maximum(x[..., 3] - x[..., 1] + one, 0.0))
+  union = area(a) + area(b) - inter
   return jnp.where(union > 0, inter / jnp.where(union > 0, union, 1.0), 0.0)
 
 
@@ -117,7 +129,8 @@ def encode_deltas(reference, target, weights=(1.0, 1.0, 1.0, 1.0)):
   ], axis=-1)
 
 
-def decode_deltas(reference, deltas, weights=(1.0, 1.0, 1.0, 1.0), clip=DELTA_CLIP):
+def decode_deltas(reference, deltas, weights=(1.0, 1.0, 1.0, 1.0), clip=DELTA_CLIP,
+                  plus_one=False):
   """Inverse of :func:`encode_deltas`: apply ``deltas`` to ``reference``.
 
   Args:
@@ -125,14 +138,24 @@ def decode_deltas(reference, deltas, weights=(1.0, 1.0, 1.0, 1.0), clip=DELTA_CL
     deltas: [..., 4] dx, dy, dw, dh (scaled by ``weights``).
     weights: per-coordinate multipliers the deltas were encoded with.
     clip: dw, dh are clipped to [-clip, clip] before exp(); NaN becomes 0.
+    plus_one: the release's ``bbox_transform``: the reference is read as
+      width ``w + 1`` centred at ``cx + 0.5`` (its x1 + (x2 - x1 + 1) / 2) and
+      dw, dh are clipped from above only (NaN becomes ``clip``); the decoded
+      box spans ``cx' -+ w' / 2`` as without it. NaN and inf become ``clip``.
 
   Returns:
     [..., 4] cx, cy, w, h in the frame of ``reference``.
   """
   r, d = jnp.asarray(reference), jnp.asarray(deltas)
   wx, wy, ww, wh = weights
-  dw = jnp.clip(jnp.nan_to_num(d[..., 2] / ww), -clip, clip)
-  dh = jnp.clip(jnp.nan_to_num(d[..., 3] / wh), -clip, clip)
+  if plus_one:
+    r = r + jnp.asarray([0.5, 0.5, 1.0, 1.0], r.dtype)
+    bad = dict(nan=clip, posinf=clip, neginf=clip)
+    dw = jnp.minimum(jnp.nan_to_num(d[..., 2] / ww, **bad), clip)
+    dh = jnp.minimum(jnp.nan_to_num(d[..., 3] / wh, **bad), clip)
+  else:
+    dw = jnp.clip(jnp.nan_to_num(d[..., 2] / ww), -clip, clip)
+    dh = jnp.clip(jnp.nan_to_num(d[..., 3] / wh), -clip, clip)
   return jnp.stack([
       r[..., 0] + d[..., 0] / wx * r[..., 2],
       r[..., 1] + d[..., 1] / wy * r[..., 3],

@@ -7,6 +7,10 @@ with static shapes), FM stage, fusion by eq. (2), cosine window, and the state
 update (size interpolation, clamping to the frame). Nothing returns to the
 host inside the step.
 
+Where the authors' release and this project's procedure differ (template crop,
+cosine window, proposal rules, state clamp, "+1" boxes) the config chooses,
+see :mod:`spm_jax.tracking.procedure`.
+
 Coordinate frames: *crop* pixels are those of the 271x271 search crop; *frame*
 pixels those of the video frame. ``crop = (frame - origin) * scale``.
 """
@@ -22,6 +26,7 @@ from spm_jax import models
 from spm_jax.ops import anchors as anchor_ops
 from spm_jax.ops import boxes as box_ops
 from spm_jax.ops import nms as nms_ops
+from spm_jax.tracking import procedure as procedure_ops
 
 
 class TrackState(NamedTuple):
@@ -52,6 +57,24 @@ def cosine_window(centers, score_size, stride, offset):
   """
   t = jnp.clip((centers - offset) / stride, 0.0, score_size - 1.0)
   hann = 0.5 - 0.5 * jnp.cos(2.0 * jnp.pi * t / (score_size - 1.0))
+  return hann[..., 0] * hann[..., 1]
+
+
+def crop_window(centers, crop_size):
+  """The release's 2-D Hann window, spanning the whole search crop.
+
+  ``0.5 - 0.5 cos(2 pi d)`` per axis with ``d = c / (crop_size - 1)`` clipped
+  to [0, 1] (``calculate_window_scores`` of the release), times over x and y.
+
+  Args:
+    centers: [..., 2] cx, cy in search-crop pixels.
+    crop_size: side of the search crop (271).
+
+  Returns:
+    [...] window values in [0, 1].
+  """
+  d = jnp.clip(centers / (crop_size - 1.0), 0.0, 1.0)
+  hann = 0.5 - 0.5 * jnp.cos(2.0 * jnp.pi * d)
   return hann[..., 0] * hann[..., 1]
 
 
@@ -102,6 +125,14 @@ def fuse(uc, uf, box_c, box_f, score_weight, box_weight):
   return u, wc * box_c + (1.0 - wc) * box_f
 
 
+def _candidate_counts(config):
+  """(K, near candidates) of the ``tracking`` ConfigDict; 0 or 1 near candidate."""
+  n_near = config.num_near_candidates
+  if n_near not in (0, 1):
+    raise ValueError(f'num_near_candidates must be 0 or 1, got {n_near}')
+  return config.num_candidates, n_near
+
+
 def select_proposals(boxes, scores, prev_box, config):
   """The K proposals passed to the FM stage, with static shapes.
 
@@ -120,10 +151,7 @@ def select_proposals(boxes, scores, prev_box, config):
   Returns:
     indices: [K] int32 into ``boxes``; valid: [K] bool.
   """
-  k = config.num_candidates
-  n_near = config.num_near_candidates
-  if n_near not in (0, 1):
-    raise ValueError(f'num_near_candidates must be 0 or 1, got {n_near}')
+  k, n_near = _candidate_counts(config)
   top_n = min(config.pre_nms_top_n, scores.shape[0])
   if top_n < k:
     raise ValueError(f'pre_nms_top_n ({top_n}) must be >= num_candidates ({k})')
@@ -147,21 +175,68 @@ def select_proposals(boxes, scores, prev_box, config):
   return indices, valid
 
 
+def select_proposals_release(boxes, scores, prev_box, config, plus_one):
+  """The release's K proposals (``generate_proposal_boxes``), with static shapes.
+
+  1. Near candidate: among the boxes with IoU > ``near_iou`` with the previous
+     box, the best-scoring one when there are more than one; otherwise the box
+     of highest IoU (ties: the lowest index), whatever its IoU.
+  2. Every other box (all of them, no cap) is kept when its score is >=
+     ``score_thresh_factor`` x the best score among them (the near box left
+     out of that maximum).
+  3. Greedy NMS over those, dropping IoU >= ``nms_threshold`` (no "+1"; the
+     near box does not suppress), the best ``K - 1`` in score order, then the
+     near box last.
+
+  Args:
+    boxes: [N, 4] x1, y1, x2, y2 CM boxes in frame pixels (the release tests
+      and suppresses in frame pixels; the near test's "+1" is a frame pixel).
+    scores: [N] CM foreground scores.
+    prev_box: [4] x1, y1, x2, y2 previous target, frame pixels.
+    config: the ``tracking`` ConfigDict.
+    plus_one: the near test's IoU uses "+1" widths (``model.box_plus_one``).
+
+  Returns:
+    indices: [K] int32 into ``boxes``; valid: [K] bool.
+  """
+  k, n_near = _candidate_counts(config)
+  n = scores.shape[0]
+  others = jnp.ones((n,), bool)
+  if n_near:
+    overlaps = box_ops.iou(boxes, prev_box, plus_one=plus_one)
+    near_ok = overlaps > config.near_iou
+    near_idx = jnp.where(jnp.sum(near_ok) > n_near,
+                         jnp.argmax(jnp.where(near_ok, scores, -jnp.inf)),
+                         jnp.argmax(overlaps)).astype(jnp.int32)
+    others = others.at[near_idx].set(False)
+  best_other = jnp.max(jnp.where(others, scores, -jnp.inf))
+  valid = others & (scores >= config.score_thresh_factor * best_other)
+  picks, keep = nms_ops.nms_top_k(boxes, scores, valid, k - n_near, config.nms_threshold,
+                                  inclusive=True)
+  if not n_near:
+    return picks, keep
+  return (jnp.concatenate([picks, near_idx[None]]),
+          jnp.concatenate([keep, jnp.ones((1,), bool)]))
+
+
 def make_track_fns(config):
   """Builds the jitted template and per-frame functions for ``config``.
 
   Returns:
     template_fn(variables, z_crop, z_box) -> template pytree, with z_crop
-      [Sz, Sz, 3] uint8 RGB and z_box [4] x1, y1, x2, y2 template-crop pixels;
-      every leaf has a leading batch axis of 1.
+      [S, S, 3] RGB (uint8, or float 0..255) and z_box [4] x1, y1, x2, y2
+      template-crop pixels; S is :func:`template_crop_size`; every leaf has a
+      leading batch axis of 1.
     track_fn(variables, template, x_crop, state, geometry) ->
-      (new_state, outputs), with x_crop [Sx, Sx, 3] uint8 RGB, ``state`` a
+      (new_state, outputs), with x_crop [Sx, Sx, 3] RGB (uint8, or float
+      0..255 for ``tracking.crop_sampling='release'``), ``state`` a
       :class:`TrackState` and ``geometry`` a :class:`CropGeometry`. ``outputs``
       holds ``box`` [4] x, y, w, h frame pixels, ``score`` [], and for
       inspection ``estimate`` [4] x, y, w, h frame pixels (this frame's chosen
       box, its size times ``tracking.size_scale``, before the size update
       smooths it and the frame clips it),
-      ``proposals`` [K, 4] x, y, w, h frame pixels (the CM boxes),
+      ``proposals`` [K, 4] x, y, w, h frame pixels (the CM boxes; with the
+      release's proposal rules the near candidate is the last),
       ``refined`` [K, 4] x, y, w, h frame pixels (the FM stage's boxes of
       the proposals; the CM boxes for ``variant=cm_only``), ``cm_scores``,
       ``fm_scores``, ``fused_scores`` [K], ``valid`` [K] (for
@@ -226,13 +301,19 @@ def make_batch_fns(config):
   model = models.build_model(config)
   m, t = config.model, config.tracking
   variant = m.variant
+  proc = procedure_ops.resolve(t)
+  plus_one = procedure_ops.box_plus_one(m)
   score_size = models.score_size(m)
   offset = models.anchor_offset(m)  # centre of score cell 0 (spm_jax.models.geometry)
   anchors = anchor_ops.generate_anchors(score_size, m.anchors.ratios, m.anchors.scales,
-                                        m.anchors.base_size, m.stride, offset)
+                                        m.anchors.base_size, m.stride, offset,
+                                        plus_one=plus_one)
   anchors = jnp.asarray(anchors.reshape(-1, 4))  # [N, 4] cx, cy, w, h crop pixels
-  window = functools.partial(cosine_window, score_size=score_size, stride=m.stride,
-                             offset=offset)
+  if proc.window_span == 'crop':
+    window = functools.partial(crop_window, crop_size=m.search_size)
+  else:
+    window = functools.partial(cosine_window, score_size=score_size, stride=m.stride,
+                               offset=offset)
   penalty_k = t.get('penalty_k', 0.0)  # configs exported before it existed: none.
   size_scale = t.get('size_scale', 1.0)  # likewise.
 
@@ -248,7 +329,7 @@ def make_batch_fns(config):
 
   def template_fn(variables, z_crop, z_box):
     template = model.apply(variables, z_crop[None].astype(jnp.float32), z_box[None],
-                           method=model.template)
+                           method=model.template, cm_size=m.template_size)
     if variant == 'cm_only':
       return template
     # The template's share of the FM relation conv, once per target.
@@ -262,6 +343,12 @@ def make_batch_fns(config):
       pscore_all = (1 - t.window_influence) * pen_scores + t.window_influence * win_all
       _, idx = jax.lax.top_k(pscore_all, t.num_candidates)
       return idx, jnp.ones(idx.shape, bool)
+    if proc.proposals == 'release':
+      boxes = jnp.concatenate([geometry.origin + cm_boxes[:, :2] / geometry.scale,
+                               cm_boxes[:, 2:] / geometry.scale], axis=-1)
+      prev = jnp.concatenate([state.center, state.size])
+      return select_proposals_release(box_ops.cxcywh_to_xyxy(boxes), cm_scores,
+                                      box_ops.cxcywh_to_xyxy(prev), t, plus_one)
     prev_crop = jnp.concatenate([(state.center - geometry.origin) * geometry.scale,
                                  state.size * geometry.scale])
     return select_proposals(box_ops.cxcywh_to_xyxy(cm_boxes), cm_scores,
@@ -274,14 +361,16 @@ def make_batch_fns(config):
       u, fused, boxes_f = uc, boxes_c, boxes_c
     else:
       uf = jax.nn.softmax(fm_logits, axis=-1)[:, 1]
-      boxes_f = box_ops.decode_deltas(boxes_c, fm_deltas, weights=tuple(m.fm.delta_weights))
+      boxes_f = box_ops.decode_deltas(boxes_c, fm_deltas, weights=tuple(m.fm.delta_weights),
+                                      plus_one=plus_one)
       if variant == 'series':
         u, fused = uf, boxes_f
       else:
         u, fused = fuse(uc, uf, boxes_c, boxes_f, t.fm_score_weight, t.fm_box_weight)
 
     pen_u, pen = penalized(u, fused, state, geometry)
-    pscore = (1 - t.window_influence) * pen_u + t.window_influence * window(fused[:, :2])
+    at = boxes_c if proc.window_at == 'cm' else fused
+    pscore = (1 - t.window_influence) * pen_u + t.window_influence * window(at[:, :2])
     best = jnp.argmax(jnp.where(valid, pscore, -jnp.inf))
     score = u[best]
     best_box = fused[best]
@@ -293,9 +382,16 @@ def make_batch_fns(config):
     lr = t.size_lr * score
     if pen is not None:
       lr = lr * pen[best]  # pysot: the size follows less after a big change.
-    center = jnp.where(confident, center, state.center)
-    size = jnp.where(confident, (1 - lr) * state.size + lr * size, state.size)
-    new_state = clamp_state(TrackState(center, size), geometry.frame_size, t.min_size)
+    if proc.state_clamp == 'release':  # low score: the previous box as it is
+      moved = clamp_state_release(TrackState(center, (1 - lr) * state.size + lr * size),
+                                  geometry.frame_size, t.min_size)
+      new_state = TrackState(*(jnp.where(confident, a, b) for a, b in zip(moved, state)))
+      box = box_ops.cxcywh_to_xywh(jnp.concatenate(new_state))
+    else:
+      center = jnp.where(confident, center, state.center)
+      size = jnp.where(confident, (1 - lr) * state.size + lr * size, state.size)
+      new_state = clamp_state(TrackState(center, size), geometry.frame_size, t.min_size)
+      box = clip_to_frame(new_state, geometry.frame_size)
 
     def to_frame_xywh(b):
       b = jnp.concatenate([geometry.origin + b[:, :2] / geometry.scale, b[:, 2:] / geometry.scale],
@@ -303,7 +399,7 @@ def make_batch_fns(config):
       return box_ops.cxcywh_to_xywh(b)
 
     outputs = {
-        'box': clip_to_frame(new_state, geometry.frame_size),
+        'box': box,
         'score': score,
         'estimate': to_frame_xywh(best_box[None])[0],
         'proposals': to_frame_xywh(boxes_c),
@@ -321,7 +417,8 @@ def make_batch_fns(config):
                                         method=model.search)
     b = x_crops.shape[0]
     cm_scores = jax.nn.softmax(logits, axis=-1)[..., 1].reshape(b, -1)  # [B, N]
-    cm_boxes = box_ops.decode_deltas(anchors, deltas.reshape(b, -1, 4))  # [B, N, 4] cx, cy, w, h
+    cm_boxes = box_ops.decode_deltas(anchors, deltas.reshape(b, -1, 4),
+                                     plus_one=plus_one)  # [B, N, 4] cx, cy, w, h
     idx, valid = jax.vmap(propose)(cm_scores, cm_boxes, states, geometries)  # [B, K]
     uc = jnp.take_along_axis(cm_scores, idx, axis=1)
     boxes_c = jnp.take_along_axis(cm_boxes, idx[..., None], axis=1)  # [B, K, 4]
@@ -348,6 +445,30 @@ def clamp_state(state, frame_size, min_size):
   size = jnp.clip(jnp.nan_to_num(state.size, nan=min_size), min_size,
                   jnp.maximum(frame_size, min_size))
   return TrackState(center, size)
+
+
+def clamp_state_release(state, frame_size, min_size):
+  """The release's clamp (``linear_inter``): sides >= ``min_size``, no upper
+  limit; centre in ``[0, W - w / 2]`` x ``[0, H - h / 2]`` (0 wins when the
+  upper end is negative).
+
+  Args:
+    state: :class:`TrackState` in frame pixels.
+    frame_size: [2] frame width, height.
+    min_size: smallest side in pixels.
+  """
+  size = jnp.maximum(jnp.nan_to_num(state.size, nan=min_size), min_size)
+  hi = jnp.asarray(frame_size, jnp.float32) - size / 2
+  center = jnp.maximum(jnp.minimum(jnp.nan_to_num(state.center), hi), 0.0)
+  return TrackState(center, size)
+
+
+def template_crop_size(config):
+  """Side of the first-frame crop the template is taken from (``tracking.template_crop``)."""
+  m = config.model
+  if procedure_ops.resolve(config.tracking).template_crop == 'search':
+    return m.search_size
+  return m.template_size
 
 
 def clip_to_frame(state, frame_size):

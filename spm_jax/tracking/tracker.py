@@ -8,6 +8,7 @@ import numpy as np
 
 from spm_jax.data import image_io
 from spm_jax.tracking import crop as crop_ops
+from spm_jax.tracking import procedure as procedure_ops
 from spm_jax.tracking import step as step_ops
 from spm_jax.tracking.validation import check_box, check_frame
 
@@ -45,6 +46,7 @@ class Tracker:
     """
     self.config = config
     self.variables = jax.device_put(variables)
+    self._procedure = procedure_ops.resolve(config.tracking)
     self._template_fn, self._track_fn = fns or step_ops.make_track_fns(config)
     self._template = None
     self._state = None
@@ -82,7 +84,8 @@ class Tracker:
 
   def _geometry(self, frame, center, side, out_size):
     fill = image_io.frame_mean(frame)
-    crop, origin, scale = crop_ops.crop_square(frame, center, side, out_size, fill)
+    crop, origin, scale = crop_ops.crop_square_by(self._procedure.crop_sampling, frame, center,
+                                                  side, out_size, fill)
     # Host (NumPy) values: the jitted step takes them in one transfer.
     geometry = step_ops.CropGeometry(np.asarray(origin, np.float32), np.float32(scale),
                                      np.array([frame.shape[1], frame.shape[0]], np.float32))
@@ -94,16 +97,22 @@ class Tracker:
     x, y, w, h = check_box(box, frame.shape)
     m = self.config.model
     center = np.array([x + w / 2, y + h / 2])
+    size = step_ops.template_crop_size(self.config)  # the release: the search size
     side = crop_ops.context_side((w, h), m.context_amount)
-    crop, geometry = self._geometry(frame, center, side, m.template_size)
+    if size != m.template_size:
+      side = side * size / m.template_size
+    crop, geometry = self._geometry(frame, center, side, size)
     scale = float(geometry.scale)
-    c = m.template_size / 2.0
+    c = size / 2.0
     z_box = np.array([c - w * scale / 2, c - h * scale / 2, c + w * scale / 2, c + h * scale / 2],
                      np.float32)
     self._template = self._template_fn(self.variables, jnp.asarray(crop), jnp.asarray(z_box))
     state = step_ops.as_state(center, (w, h))
-    self._state = jax.device_get(
-        step_ops.clamp_state(state, geometry.frame_size, self.config.tracking.min_size))
+    if self._procedure.state_clamp == 'release':  # the release starts from the box as given
+      self._state = jax.device_get(state)
+    else:
+      self._state = jax.device_get(
+          step_ops.clamp_state(state, geometry.frame_size, self.config.tracking.min_size))
     self.last_outputs = None
 
   def set_box(self, box):
