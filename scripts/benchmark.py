@@ -13,7 +13,12 @@ Rows (``docs/benchmarks.md`` records the results):
   ``block_until_ready``) of the CM-only step and the full SPM step
   (``variant=series_parallel``), measured interleaved; their compile times,
   FLOPs per frame from XLA's cost analysis and achieved GFLOP/s;
-* ``Tracker.update`` end to end (host crop + step + transfers);
+* ``Tracker.update`` end to end (host crop + step + transfers), and the host
+  search crop alone as OpenCV samples it and as the release does
+  (``tracking.crop_sampling``);
+* with ``--exported``: the export time of the step as StableHLO and ONNX
+  (:mod:`spm_jax.deploy`) and ``Tracker.update`` with the onnxruntime and
+  StableHLO backends beside the JAX one, interleaved frame by frame;
 * object-frames/s of :class:`spm_jax.tracking.MultiTracker` with 1, 8 and 64
   targets against 64 sequential single trackers;
 * training pairs/s (``spm_jax.train``, fake pairs) and input-pipeline
@@ -204,8 +209,63 @@ def bench_tracker(config, variables, streams, num_frames):
     t0 = time.perf_counter()
     tracker.update(frame)
     times.append(time.perf_counter() - t0)
-  return {'tracker_update_ms': percentile_ms(times, 50),
-          'tracker_update_p90_ms': percentile_ms(times, 90)}
+  out = {'tracker_update_ms': percentile_ms(times, 50),
+         'tracker_update_p90_ms': percentile_ms(times, 90)}
+  out.update(bench_crops(config, frames, boxes, num_frames))
+  return out
+
+
+def bench_crops(config, frames, boxes, num_frames):
+  """Median ms of one search crop on the host, per ``tracking.crop_sampling``."""
+  from spm_jax.data import image_io  # pylint: disable=import-outside-toplevel
+  from spm_jax.tracking import crop as crop_ops  # pylint: disable=import-outside-toplevel
+  m = config.model
+  out = {}
+  for sampling in ('opencv', 'release'):
+    times = []
+    for i in range(num_frames):
+      frame = frames[1 + i % (len(frames) - 1)]
+      x, y, w, h = boxes[1 + i % (len(frames) - 1)]
+      side = crop_ops.context_side((w, h), m.context_amount) * m.search_size / m.template_size
+      t0 = time.perf_counter()
+      crop_ops.crop_square_by(sampling, frame, (x + w / 2, y + h / 2), side, m.search_size,
+                              image_io.frame_mean(frame))
+      times.append(time.perf_counter() - t0)
+    out[f'crop_{sampling}_ms'] = percentile_ms(times, 50)
+  return out
+
+
+def bench_exported(config, variables, streams, num_frames):
+  """Export times and ``Tracker.update`` of the exported backends beside JAX, median ms.
+
+  The three trackers track the same frames, interleaved frame by frame (each
+  from its own state), so that all see the same machine load.
+  """
+  from spm_jax.deploy import exporter, runtime  # pylint: disable=import-outside-toplevel
+  from spm_jax.tracking import Tracker  # pylint: disable=import-outside-toplevel
+  config = with_variant(config, 'series_parallel')
+  out = {}
+  with tempfile.TemporaryDirectory() as folder:
+    meta = exporter.export(config, variables, folder)
+    for fmt, seconds in meta['export_seconds'].items():
+      out[f'export_{fmt}_s'] = seconds
+    trackers = {'jax': Tracker(config, variables),
+                'onnx': runtime.load_tracker(folder, 'onnx'),
+                'stablehlo': runtime.load_tracker(folder, 'stablehlo')}
+    frames, boxes = streams[0]
+    for tracker in trackers.values():
+      tracker.init(frames[0], boxes[0])
+      tracker.update(frames[1])  # compile / first run
+    times = {name: [] for name in trackers}
+    for i in range(num_frames):
+      frame = frames[1 + i % (len(frames) - 1)]
+      for name, tracker in trackers.items():
+        t0 = time.perf_counter()
+        tracker.update(frame)
+        times[name].append(time.perf_counter() - t0)
+  for name, t in times.items():
+    out[f'exported_update_{name}_ms'] = percentile_ms(t, 50)
+  return out
 
 
 # --------------------------------------------------------------------- multi ---
@@ -361,6 +421,15 @@ def format_table(r):
   rows.append(('FM overhead (SPM / CM step)', f('fm_overhead_ratio', '{:.3f}')))
   rows.append(('Tracker.update ms median / p90',
                f"{f('tracker_update_ms', '{:.2f}')} / {f('tracker_update_p90_ms', '{:.2f}')}"))
+  rows.append(('search crop ms: OpenCV / release sampling',
+               f"{f('crop_opencv_ms', '{:.2f}')} / {f('crop_release_ms', '{:.2f}')}"))
+  if 'exported_update_onnx_ms' in r:
+    rows.append(('Tracker.update ms, interleaved: JAX / onnxruntime / StableHLO',
+                 f"{f('exported_update_jax_ms', '{:.2f}')} / "
+                 f"{f('exported_update_onnx_ms', '{:.2f}')} / "
+                 f"{f('exported_update_stablehlo_ms', '{:.2f}')}"))
+    rows.append(('export s: StableHLO / ONNX',
+                 f"{f('export_stablehlo_s')} / {f('export_onnx_s')}"))
   for key in sorted(k for k in r if k.endswith('_object_fps')):
     rows.append((f"{key[:-len('_object_fps')]}: object-frames/s", f(key, '{:.2f}')))
   rows.append(('batched 64 / sequential 64', f('multi64_speedup', '{:.2f}x')))
@@ -391,6 +460,9 @@ def main(argv=None):
   parser.add_argument('--rounds', type=int, default=None,
                       help='timed rounds of the multi-object rows (default 3, 2 with --quick)')
   parser.add_argument('--no-train', action='store_true', help='skip the training row')
+  parser.add_argument('--exported', action='store_true',
+                      help='add the StableHLO / ONNX export rows (needs the export extra; '
+                           'about a minute of export)')
   parser.add_argument('--json', default=None, help='write the figures to this JSON file')
   from spm_jax import cli  # pylint: disable=import-outside-toplevel
   cli.add_verbose_flag(parser)
@@ -425,6 +497,10 @@ def main(argv=None):
     results[f'{name}_peak_pct'] = 100 * results[f'{name}_gflops'] / results['peak_gflops']
   results.update(phase('tracker', lambda: bench_tracker(config, variables, streams,
                                                         max(10, frames // 4))))
+  if args.exported:
+    phase('exported', lambda: optional(
+        'exported trackers', lambda: bench_exported(config, variables, streams,
+                                                    max(10, frames // 4)), results, skipped))
   results.update(phase('multi', lambda: bench_multi(config, variables, streams, (1, 8, 64),
                                                     rounds)))
 
