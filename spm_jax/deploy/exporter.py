@@ -7,9 +7,11 @@ model, and running it needs neither the model code nor a variables file.
 
 Files written into one folder (names in :mod:`spm_jax.deploy.runtime`):
 
-* ``template.stablehlo`` / ``step.stablehlo``: ``jax.export`` serialisations
+* ``template.stablehlo`` / ``step.stablehlo`` / ``step_batched.stablehlo``:
+  ``jax.export`` serialisations
   (``jax.export.deserialize(bytearray(open(path, 'rb').read())).call(...)``).
-  The step's batch axis is symbolic (``b``): one file runs 1 or many targets.
+  ``step`` has batch 1 (one target, the JAX tracker's computation bit for
+  bit); ``step_batched`` a symbolic batch ``b`` (any number of targets).
 * ``template.onnx`` / ``step.onnx``: the same functions through jax2onnx, batch
   1 (the single-target step), opset 23. The whole step is one graph: NMS and
   top-K included (see :mod:`spm_jax.deploy.onnx_lowering` for the rewrites
@@ -127,13 +129,19 @@ def project_version():
 
 
 def export_stablehlo(flat, directory):
-  """Writes ``template.stablehlo`` and ``step.stablehlo`` (symbolic batch ``b``)."""
+  """Writes ``template.stablehlo``, ``step.stablehlo`` (batch 1) and ``step_batched.stablehlo``.
+
+  The batch-1 step compiles to the computation of the JAX tracker's own step
+  (same boxes, bit for bit); the batched one has a symbolic batch ``b`` (one
+  file for any number of targets, as :class:`~spm_jax.tracking.MultiTracker`
+  batches them) and may differ from it by float rounding.
+  """
   batch, = jax_export.symbolic_shape('b')
+  template_file, step_file, batched_file = runtime.FILES['stablehlo']
   exported = {
-      runtime.FILES['stablehlo'][0]: jax_export.export(jax.jit(flat.template))(
-          *flat.template_specs),
-      runtime.FILES['stablehlo'][1]: jax_export.export(jax.jit(flat.step))(
-          *flat.step_specs(batch)),
+      template_file: jax_export.export(jax.jit(flat.template))(*flat.template_specs),
+      step_file: jax_export.export(jax.jit(flat.step))(*flat.step_specs(1)),
+      batched_file: jax_export.export(jax.jit(flat.step))(*flat.step_specs(batch)),
   }
   for name, exp in exported.items():
     _write(os.path.join(directory, name), exp.serialize())
@@ -180,7 +188,8 @@ def metadata(config, flat, formats, seconds):
           'outputs': _describe(leaves, flat.leaf_specs),
       },
       'step': {
-          'batch': {'stablehlo': 'symbolic (b)', 'onnx': 1},
+          'batch': {'step.stablehlo': 1, 'step_batched.stablehlo': 'symbolic (b)',
+                    'step.onnx': 1},
           'inputs': _describe(flat.step_names, flat.step_specs(1), batch='b'),
           'outputs': _describe(flat.output_names, flat.output_specs, batch='b'),
       },

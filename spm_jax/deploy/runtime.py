@@ -26,8 +26,8 @@ from spm_jax.tracking import step as step_ops
 from spm_jax.tracking.tracker import Tracker
 
 METADATA_FILE = 'export.json'
-FILES = {  # format -> (template file, step file)
-    'stablehlo': ('template.stablehlo', 'step.stablehlo'),
+FILES = {  # format -> (template file, step file[, step file with a symbolic batch])
+    'stablehlo': ('template.stablehlo', 'step.stablehlo', 'step_batched.stablehlo'),
     'onnx': ('template.onnx', 'step.onnx'),
 }
 
@@ -79,7 +79,7 @@ class ExportedFunctions:
     if backend not in self.metadata['formats']:
       raise ValueError(f'{directory} holds no {backend} export (formats: '
                        f'{self.metadata["formats"]}); export it with --format {backend}')
-    template_file, step_file = FILES[backend]
+    template_file, step_file = FILES[backend][:2]
     self._template = RUNNERS[backend](os.path.join(directory, template_file))
     self._step = RUNNERS[backend](os.path.join(directory, step_file))
     self.output_names = [o['name'] for o in self.metadata['step']['outputs']]
