@@ -151,6 +151,7 @@ def test_metadata_describes_the_signature(runlocal_stablehlo):
   assert meta['formats'] == ['stablehlo'] and meta['project_version']
 
 
+@pytest.mark.slow
 def test_stablehlo_tracker_matches_jax_in_open_loop(runlocal_stablehlo, video):
   config, variables, folder = runlocal_stablehlo
   frames, box = video

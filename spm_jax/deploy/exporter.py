@@ -205,6 +205,7 @@ def metadata(config, flat, formats, seconds):
           'state': 'center cx, cy and size w, h in frame pixels (float32)',
           'box': 'x, y, w, h in frame pixels, 0-based, continuous (the box spans [x, x + w])',
           'template_crop_size': template_crop_size(config),
+          'template_size': int(m.template_size),
           'search_size': int(m.search_size),
           'context_amount': float(m.context_amount),
       },
