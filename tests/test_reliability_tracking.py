@@ -31,7 +31,9 @@ from spm_jax.tracking import MultiTracker, Tracker, make_track_fns
 
 
 def tiny_config():
-  config = spm_alexnet.get_config('runlocal')
+  # The project's procedure: its clamp keeps every box inside the frame (the
+  # release's lets boxes reach past the frame and grow without limit).
+  config = spm_alexnet.get_config('runlocal,procedure=project')
   config.model.search_size = 143
   config.model.backbone.channels = (8, 16, 16, 16, 16)
   config.model.cm.channels = 16

@@ -29,6 +29,11 @@ from spm_jax.ops import nms as nms_ops
 from spm_jax.tracking import procedure as procedure_ops
 
 
+# Largest box side the release clamp lets through (frame pixels): the release has
+# none; this one only stops a runaway box before float32 overflows.
+MAX_SIDE = float(2 ** 24)
+
+
 class TrackState(NamedTuple):
   """Target state carried from frame to frame (all frame pixels, float32)."""
   center: jnp.ndarray  # [2] cx, cy
@@ -448,16 +453,17 @@ def clamp_state(state, frame_size, min_size):
 
 
 def clamp_state_release(state, frame_size, min_size):
-  """The release's clamp (``linear_inter``): sides >= ``min_size``, no upper
-  limit; centre in ``[0, W - w / 2]`` x ``[0, H - h / 2]`` (0 wins when the
-  upper end is negative).
+  """The release's clamp (``linear_inter``): sides >= ``min_size``; centre in
+  ``[0, W - w / 2]`` x ``[0, H - h / 2]`` (0 wins when the upper end is
+  negative). The release has no upper size limit; here sides stop at
+  ``MAX_SIDE`` (2**24 pixels) so that a runaway box stays finite.
 
   Args:
     state: :class:`TrackState` in frame pixels.
     frame_size: [2] frame width, height.
     min_size: smallest side in pixels.
   """
-  size = jnp.maximum(jnp.nan_to_num(state.size, nan=min_size), min_size)
+  size = jnp.clip(jnp.nan_to_num(state.size, nan=min_size), min_size, MAX_SIDE)
   hi = jnp.asarray(frame_size, jnp.float32) - size / 2
   center = jnp.maximum(jnp.minimum(jnp.nan_to_num(state.center), hi), 0.0)
   return TrackState(center, size)
