@@ -9,13 +9,22 @@ after ``last_block`` for speed; ImageNet weights come from the
 reads the central 8x8 cells of the template map and the whole search map
 through a 1x1 conv + BatchNorm to its width (pysot's adjust layer); the FM
 stage pools from an early stride-4 tap and the last one, as the paper's conv2
-and conv4. Heads, anchors and tracking values are the paper's
-(``configs/spm_alexnet.py``).
+and conv4. Anchors, K and the tracking values are the paper's
+(``configs/spm_alexnet.py``); CM and relation-conv widths are 64 (CPU time).
 
-Forward latency of the backbone on one 255 crop, jit, 2 cores of an EPYC VM
-with AVX-512, shared with other jobs (best of 30 runs; docs/benchmarks.md):
-``last_block`` 6: 6.5 ms, 10: 12.6 ms, 13: 22 ms, 17: 55 ms. For >= 100
-frames/s end to end the default stops at block 6 (32 channels).
+Measured on 2 cores of an EPYC VM with AVX-512 shared with other jobs (jit,
+batch 1, median / best of 30):
+
+* backbone on one 207 crop, by ``last_block``: 3: 2.9 / 2.5 ms, 4: 4.0 / 3.4,
+  6: 4.7 / 4.0, 10: 8.4 / 7.8, 13: 20 / 13, 17: 41 / 32 ms; on a 255 crop
+  6: 9.6 / 6.3, 10: 11.4 (best), 13: 19 / 19, 17: 49 / 48 ms;
+* ``Tracker.update`` end to end (640x480 frames, one target), this config:
+  9.5 ms median (105 frames/s), against 22.1 ms for ``configs/synthetic.py``'s
+  AlexNet in the same run; with a 255 search crop 13.7 ms; ``last_block=10``
+  (207 crop) about 1.4x the default's time.
+
+The default stops at block 6 (32 channels) with a 207 search crop: the
+largest measured that keeps ``Tracker.update`` at >= 100 frames/s.
 
 Variants (comma separated after the file name)::
 
@@ -37,7 +46,7 @@ IMAGENET_MEAN = (0.485 * 255, 0.456 * 255, 0.406 * 255)
 IMAGENET_STD = (0.229 * 255, 0.224 * 255, 0.225 * 255)
 
 
-def model_config(m, *, last_block=6, early_tap=3, channels=256):
+def model_config(m, *, last_block=6, early_tap=3, channels=64):
   """Turns the ``model`` section ``m`` of ``configs/spm_alexnet.py`` into the MobileNetV2 model.
 
   Args:
@@ -53,7 +62,11 @@ def model_config(m, *, last_block=6, early_tap=3, channels=256):
     raise ValueError(f'last_block must be in 1..17, got {last_block}')
   if not 0 <= early_tap < last_block:
     raise ValueError(f'early_tap must be in 0..{last_block - 1}, got {early_tap}')
-  m.search_size = 255  # pysot SiamRPN++ MobileNetV2 (the paper's 271 is for AlexNet).
+  # Search crop (ours): 26x26 maps, 19x19 scores, anchor centres +-72 px around the
+  # crop centre as the paper's 271 crop with AlexNet (whose CM stage reads only
+  # the padding-free cells); pysot's MobileNetV2 uses 255 (25x25 scores), 1.5x the
+  # time of a frame here (module docstring).
+  m.search_size = 207
   m.bgr = False  # torchvision's input: RGB, ImageNet mean and std.
   m.pixel_mean = IMAGENET_MEAN
   m.pixel_std = IMAGENET_STD
@@ -72,6 +85,7 @@ def model_config(m, *, last_block=6, early_tap=3, channels=256):
   m.cm.template_cells = 8
   m.cm.search_cells = config_dict.placeholder(int)  # None: the whole search map (pysot).
   m.cm.channels = channels
+  m.fm.conv_channels = channels  # the relation conv: 256 in the release; CPU time (ours).
   m.anchors.offset = config_dict.placeholder(float)  # from the geometry (spm_jax.models.geometry).
   m.fm.features = (f'block{last_block}',) + ((f'block{early_tap}',) if early_tap else ())
   return m
@@ -82,8 +96,7 @@ def get_config(arg=None):
   arg = spm_alexnet.parse_arg(arg, variant='series_parallel', last_block=6, early_tap=3,
                               runlocal=False)
   config = spm_alexnet.get_config(f'variant={arg.variant},runlocal={arg.runlocal}')
-  channels = 64 if arg.runlocal else 256
-  model_config(config.model, last_block=arg.last_block, early_tap=arg.early_tap, channels=channels)
+  model_config(config.model, last_block=arg.last_block, early_tap=arg.early_tap)
   # This project's tracking procedure (spm_jax/tracking/procedure.py), not the release's.
   config.tracking.procedure = 'project'
   return config

@@ -33,10 +33,12 @@ def test_hand_computed_cases():
   assert g == (8, 16, 34, 6, 24, 5, 5, 19, 63.5)
   # AlexNet, 207 training crops: 26 cells, 16 valid from 5 -> 11x11.
   assert models.score_size(spm_alexnet.get_config().model, 207) == 11
-  # MobileNetV2 127 / 255: 16 and 32 cells, template cells 4..11, whole search
-  # map: 25x25, cell 0 at 63.5 + 8 (0 - 4) = 31.5.
+  # MobileNetV2 127 / 207: 16 and 26 cells, template cells 4..11, whole search
+  # map: 19x19, cell 0 at 63.5 + 8 (0 - 4) = 31.5, middle cell at 103.5 = 207 / 2.
   g = models.crop_geometry(spm_mobilenet.get_config().model)
-  assert g == (8, 16, 32, 8, 32, 4, 0, 25, 31.5)
+  assert g == (8, 16, 26, 8, 26, 4, 0, 19, 31.5)
+  # 255 (pysot's crop): 32 cells, 25x25.
+  assert models.crop_geometry(spm_mobilenet.get_config().model, 255)[-2:] == (25, 31.5)
   # An offset written in the config must agree.
   config = spm_alexnet.get_config()
   config.model.template_size = 111

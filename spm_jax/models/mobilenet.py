@@ -20,7 +20,10 @@ blocks cost time and are unused).
 from typing import Any, Optional
 
 import flax.linen as nn
+import jax
 import jax.numpy as jnp
+
+from spm_jax.models.backbone import cpu_friendly_conv
 
 BN_EPS = 1e-5  # torch.nn.BatchNorm2d.
 NUM_BLOCKS = 18  # block0..block17; torchvision's features[18] (1x1 to 1280 ch) is not used.
@@ -131,17 +134,45 @@ class ConvBN(nn.Module):
   bn_axis_name: Optional[str] = None
   dtype: Any = jnp.float32
 
+  def _conv(self, x, kernel):
+    """The conv with ``kernel`` (HWIO; [k, k, 1, C] depthwise)."""
+    if self.groups > 1:
+      return depthwise_conv(x, kernel, self.stride, self.dilation)
+    if self.kernel == 1 and self.stride == 1:
+      return jnp.einsum('bhwc,co->bhwo', x, kernel[0, 0])
+    pad = self.dilation * (self.kernel // 2)
+    dims = jax.lax.conv_dimension_numbers(x.shape, kernel.shape, ('NHWC', 'HWIO', 'NHWC'))
+    # The stem (3 -> 32 channels, stride 2) as a space-to-depth conv where that is
+    # faster (AVX-512: 1.0 -> 0.65 ms on a 223 crop).
+    return cpu_friendly_conv(x, kernel, (self.stride,) * 2, ((pad, pad), (pad, pad)),
+                             rhs_dilation=(self.dilation,) * 2, dimension_numbers=dims)
+
+  def _folded(self, x):
+    """Inference: BatchNorm folded into the conv, ``conv(x, k s) + (beta - mean s)``
+    with ``s = gamma / sqrt(var + eps)`` (same numbers, one pass fewer)."""
+    p, st = self.variables['params'], self.variables['batch_stats']['bn']
+    scale = p['bn']['scale'] / jnp.sqrt(st['var'] + BN_EPS)
+    kernel = jnp.asarray(p['conv']['kernel'] * scale, self.dtype)
+    y = self._conv(jnp.asarray(x, self.dtype), kernel)
+    return y + jnp.asarray(p['bn']['bias'] - st['mean'] * scale, self.dtype)
+
   @nn.compact
   def __call__(self, x, *, train=False):
     """[B, H, W, Cin] -> [B, H', W', features]."""
+    if self.groups > 1 and not self.groups == x.shape[-1] == self.features:
+      raise ValueError(f'ConvBN: only depthwise grouped convs (groups {self.groups}, '
+                       f'{x.shape[-1]} -> {self.features} channels)')
+    use_batch = train and self.train_bn
+    if not use_batch and not self.is_initializing():
+      x = self._folded(x)
+      return jnp.clip(x, 0.0, 6.0) if self.relu6 else x
     pad = self.dilation * (self.kernel // 2)
-    if self.groups > 1 and self.groups == x.shape[-1] == self.features:
+    if self.groups > 1:
       x = DepthwiseConv(self.kernel, self.stride, self.dilation, dtype=self.dtype, name='conv')(x)
     else:
       x = nn.Conv(self.features, (self.kernel, self.kernel), strides=(self.stride, self.stride),
                   padding=((pad, pad), (pad, pad)), kernel_dilation=(self.dilation, self.dilation),
                   feature_group_count=self.groups, use_bias=False, dtype=self.dtype, name='conv')(x)
-    use_batch = train and self.train_bn
     x = nn.BatchNorm(use_running_average=not use_batch, momentum=0.9, epsilon=BN_EPS,
                      axis_name=self.bn_axis_name if use_batch else None, dtype=self.dtype,
                      name='bn')(x)
