@@ -198,3 +198,14 @@ def test_one_train_step_keeps_the_frozen_backbone():
   before, after = flat(state.batch_stats), flat(new.batch_stats)
   assert all(np.array_equal(before[k], after[k]) for k in before if k.startswith('backbone/'))
   assert not np.array_equal(before['adjust/bn/mean'], after['adjust/bn/mean'])
+
+
+def test_config_feeds_torchvision_input():
+  """RGB / 255, ImageNet mean and std (torchvision's numbers, written out)."""
+  config = spm_mobilenet.get_config()
+  assert config.model.backbone.name == 'mobilenet_v2' and not config.model.backbone.train_bn
+  model = models.build_model(config)
+  rgb = np.array([[[[0.0, 128.0, 255.0]]]], np.float32)
+  got = model.apply({}, jnp.asarray(rgb), method=model.normalize)
+  want = (np.array([0.0, 128.0, 255.0]) / 255 - [0.485, 0.456, 0.406]) / [0.229, 0.224, 0.225]
+  np.testing.assert_allclose(np.asarray(got).ravel(), want, rtol=1e-5)
