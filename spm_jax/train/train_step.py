@@ -141,7 +141,13 @@ def train_step(state, batch, rng, *, model, tx, config, lr_fn, anchors, axis_nam
   b = batch['search'].shape[0]
   keys = pair_keys(rng, state.step, b, axis_name)
 
+  # Frozen parameters (``optimizer.frozen``) get no gradient at all: besides
+  # their zero update, no backward pass runs through a frozen backbone.
+  labels = optimizer.frozen_labels(state.params, tuple(config.optimizer.get('frozen') or ()))
+
   def loss_fn(params):
+    params = jax.tree_util.tree_map(
+        lambda p, label: jax.lax.stop_gradient(p) if label == 'frozen' else p, params, labels)
     variables = {'params': params, 'batch_stats': state.batch_stats}
     outputs, mutated = model.apply(
         variables, batch, keys, mutable=['batch_stats'],
