@@ -103,13 +103,14 @@ def anchor_offset(model_config, search_size=None):
   return crop_geometry(model_config, search_size).anchor_offset
 
 
-def model_anchors(model_config, search_size=None):
+def model_anchors(model_config, search_size=None, plus_one=False):
   """[S, S, A, 4] cx, cy, w, h search-crop anchors of the CM score map (NumPy).
 
   Centres ``anchor_offset + stride * k``; shapes from ``model.anchors``
-  (``spm_jax.ops.anchors.generate_anchors``).
+  (``spm_jax.ops.anchors.generate_anchors``); ``plus_one``: the release's
+  "+1" boxes (sides one pixel shorter).
   """
   g = crop_geometry(model_config, search_size)
   a = model_config.anchors
   return anchor_ops.generate_anchors(g.score_size, tuple(a.ratios), tuple(a.scales), a.base_size,
-                                     g.stride, g.anchor_offset)
+                                     g.stride, g.anchor_offset, plus_one=plus_one)

@@ -23,7 +23,6 @@ import jax.numpy as jnp
 import numpy as np
 
 from spm_jax import models
-from spm_jax.ops import anchors as anchor_ops
 from spm_jax.ops import boxes as box_ops
 from spm_jax.ops import nms as nms_ops
 from spm_jax.tracking import procedure as procedure_ops
@@ -292,7 +291,9 @@ def make_batch_fns(config):
 
   One batch entry is one target in its own frame stream: the network runs on
   the whole batch at once (batched convolutions), the per-target logic
-  (proposal selection, fusion, state update) is vmapped.
+  (proposal selection, fusion, state update) is vmapped. Everything static
+  (model, config, procedure, anchors, window) is bound here by
+  ``functools.partial``; only arrays are arguments.
 
   Returns:
     template_fn(variables, z_crop, z_box): as in :func:`make_track_fns`.
@@ -305,136 +306,237 @@ def make_batch_fns(config):
   """
   model = models.build_model(config)
   m, t = config.model, config.tracking
-  variant = m.variant
   proc = procedure_ops.resolve(t)
   plus_one = procedure_ops.box_plus_one(m)
-  score_size = models.score_size(m)
-  offset = models.anchor_offset(m)  # centre of score cell 0 (spm_jax.models.geometry)
-  anchors = anchor_ops.generate_anchors(score_size, m.anchors.ratios, m.anchors.scales,
-                                        m.anchors.base_size, m.stride, offset,
-                                        plus_one=plus_one)
-  anchors = jnp.asarray(anchors.reshape(-1, 4))  # [N, 4] cx, cy, w, h crop pixels
-  if proc.window_span == 'crop':
-    window = functools.partial(crop_window, crop_size=m.search_size)
+  anchors = jnp.asarray(models.model_anchors(m, plus_one=plus_one).reshape(-1, 4))
+  window = window_fn(m, proc)
+  # Configs exported before these options existed: no penalty, no size scale.
+  penalty_k, size_scale = t.get('penalty_k', 0.0), t.get('size_scale', 1.0)
+  if m.variant == 'cm_only':
+    propose = functools.partial(propose_windowed, tracking=t, window=window, penalty_k=penalty_k)
+  elif proc.proposals == 'release':
+    propose = functools.partial(propose_release, tracking=t, plus_one=plus_one)
   else:
-    window = functools.partial(cosine_window, score_size=score_size, stride=m.stride,
-                               offset=offset)
-  penalty_k = t.get('penalty_k', 0.0)  # configs exported before it existed: none.
-  size_scale = t.get('size_scale', 1.0)  # likewise.
+    propose = functools.partial(propose_project, tracking=t)
+  finish = functools.partial(finish_step, config=config, procedure=proc, window=window,
+                             penalty_k=penalty_k, size_scale=size_scale, plus_one=plus_one)
+  return (functools.partial(template_step, model=model, config=config),
+          functools.partial(track_batch_step, model=model, config=config, anchors=anchors,
+                            propose=propose, finish=finish, plus_one=plus_one))
 
-  def penalized(scores, boxes, state, geometry):
-    """[K] scores x size-change penalties of [K, 4] cx, cy, w, h crop-pixel boxes.
 
-    Returns (penalized scores, penalties); both unchanged / None without a penalty.
-    """
-    if not penalty_k:
-      return scores, None
-    pen = size_change_penalty(boxes[:, 2:], state.size * geometry.scale, penalty_k)
-    return pen * scores, pen
+def window_fn(model_config, procedure):
+  """The procedure's cosine window: centres [..., 2] crop pixels -> [...] in [0, 1]."""
+  m = model_config
+  if procedure.window_span == 'crop':
+    return functools.partial(crop_window, crop_size=m.search_size)
+  g = models.crop_geometry(m)
+  return functools.partial(cosine_window, score_size=g.score_size, stride=m.stride,
+                           offset=g.anchor_offset)
 
-  def template_fn(variables, z_crop, z_box):
-    template = model.apply(variables, z_crop[None].astype(jnp.float32), z_box[None],
-                           method=model.template, cm_size=m.template_size)
-    if variant == 'cm_only':
-      return template
-    # The template's share of the FM relation conv, once per target.
-    return model.apply(variables, template, method=model.relation_template)
 
-  def propose(cm_scores, cm_boxes, state, geometry):
-    """Per target: [N] scores, [N, 4] cx, cy, w, h crop pixels -> [K] indices, valid."""
-    if variant == 'cm_only':
-      win_all = window(cm_boxes[:, :2])
-      pen_scores, _ = penalized(cm_scores, cm_boxes, state, geometry)
-      pscore_all = (1 - t.window_influence) * pen_scores + t.window_influence * win_all
-      _, idx = jax.lax.top_k(pscore_all, t.num_candidates)
-      return idx, jnp.ones(idx.shape, bool)
-    if proc.proposals == 'release':
-      boxes = jnp.concatenate([geometry.origin + cm_boxes[:, :2] / geometry.scale,
-                               cm_boxes[:, 2:] / geometry.scale], axis=-1)
-      prev = jnp.concatenate([state.center, state.size])
-      return select_proposals_release(box_ops.cxcywh_to_xyxy(boxes), cm_scores,
-                                      box_ops.cxcywh_to_xyxy(prev), t, plus_one)
-    prev_crop = jnp.concatenate([(state.center - geometry.origin) * geometry.scale,
-                                 state.size * geometry.scale])
-    return select_proposals(box_ops.cxcywh_to_xyxy(cm_boxes), cm_scores,
-                            box_ops.cxcywh_to_xyxy(prev_crop), t)
+def penalized(scores, boxes, state, geometry, *, penalty_k):
+  """[K] scores times the size-change penalties of their boxes.
 
-  def finish(uc, boxes_c, fm_logits, fm_deltas, valid, state, geometry):
-    """Per target: fusion, window, state update; boxes cx, cy, w, h crop pixels."""
-    if variant == 'cm_only':
-      uf = jnp.zeros_like(uc)
-      u, fused, boxes_f = uc, boxes_c, boxes_c
-    else:
-      uf = jax.nn.softmax(fm_logits, axis=-1)[:, 1]
-      boxes_f = box_ops.decode_deltas(boxes_c, fm_deltas, weights=tuple(m.fm.delta_weights),
-                                      plus_one=plus_one)
-      if variant == 'series':
-        u, fused = uf, boxes_f
-      else:
-        u, fused = fuse(uc, uf, boxes_c, boxes_f, t.fm_score_weight, t.fm_box_weight)
+  Args:
+    scores: [K] scores.
+    boxes: [K, 4] cx, cy, w, h search-crop pixels.
+    state: :class:`TrackState` (frame pixels); geometry: :class:`CropGeometry`.
+    penalty_k: :func:`size_change_penalty`'s strength; 0: no penalty.
 
-    pen_u, pen = penalized(u, fused, state, geometry)
-    at = boxes_c if proc.window_at == 'cm' else fused
-    pscore = (1 - t.window_influence) * pen_u + t.window_influence * window(at[:, :2])
-    best = jnp.argmax(jnp.where(valid, pscore, -jnp.inf))
-    score = u[best]
-    best_box = fused[best]
-    if size_scale != 1.0:  # calibrates a size regression that reads targets too large
-      best_box = jnp.concatenate([best_box[:2], best_box[2:] * size_scale])
-    center = geometry.origin + best_box[:2] / geometry.scale
-    size = best_box[2:] / geometry.scale
-    confident = score >= t.min_score
-    lr = t.size_lr * score
-    if pen is not None:
-      lr = lr * pen[best]  # pysot: the size follows less after a big change.
-    if proc.state_clamp == 'release':  # low score: the previous box as it is
-      moved = clamp_state_release(TrackState(center, (1 - lr) * state.size + lr * size),
-                                  geometry.frame_size, t.min_size)
-      new_state = TrackState(*(jnp.where(confident, a, b) for a, b in zip(moved, state)))
-      box = box_ops.cxcywh_to_xywh(jnp.concatenate(new_state))
-    else:
-      center = jnp.where(confident, center, state.center)
-      size = jnp.where(confident, (1 - lr) * state.size + lr * size, state.size)
-      new_state = clamp_state(TrackState(center, size), geometry.frame_size, t.min_size)
-      box = clip_to_frame(new_state, geometry.frame_size)
+  Returns:
+    (penalized scores, penalties); the scores unchanged and None without a penalty.
+  """
+  if not penalty_k:
+    return scores, None
+  pen = size_change_penalty(boxes[:, 2:], state.size * geometry.scale, penalty_k)
+  return pen * scores, pen
 
-    def to_frame_xywh(b):
-      b = jnp.concatenate([geometry.origin + b[:, :2] / geometry.scale, b[:, 2:] / geometry.scale],
-                          axis=-1)
-      return box_ops.cxcywh_to_xywh(b)
 
-    outputs = {
-        'box': box,
-        'score': score,
-        'estimate': to_frame_xywh(best_box[None])[0],
-        'proposals': to_frame_xywh(boxes_c),
-        'refined': to_frame_xywh(boxes_f),
-        'cm_scores': uc,
-        'fm_scores': uf,
-        'fused_scores': u,
-        'valid': valid,
-        'chosen': best.astype(jnp.int32),
-    }
-    return new_state, outputs
+def template_step(variables, z_crop, z_box, *, model, config):
+  """The template pytree of one target (:func:`make_track_fns`'s ``template_fn``, un-jitted)."""
+  template = model.apply(variables, z_crop[None].astype(jnp.float32), z_box[None],
+                         method=model.template, cm_size=config.model.template_size)
+  if config.model.variant == 'cm_only':
+    return template
+  # The template's share of the FM relation conv, once per target.
+  return model.apply(variables, template, method=model.relation_template)
 
-  def track_batch(variables, templates, x_crops, states, geometries):
-    feats, logits, deltas = model.apply(variables, x_crops.astype(jnp.float32), templates,
-                                        method=model.search)
-    b = x_crops.shape[0]
-    cm_scores = jax.nn.softmax(logits, axis=-1)[..., 1].reshape(b, -1)  # [B, N]
-    cm_boxes = box_ops.decode_deltas(anchors, deltas.reshape(b, -1, 4),
-                                     plus_one=plus_one)  # [B, N, 4] cx, cy, w, h
-    idx, valid = jax.vmap(propose)(cm_scores, cm_boxes, states, geometries)  # [B, K]
-    uc = jnp.take_along_axis(cm_scores, idx, axis=1)
-    boxes_c = jnp.take_along_axis(cm_boxes, idx[..., None], axis=1)  # [B, K, 4]
-    if variant == 'cm_only':
-      fm_logits = fm_deltas = jnp.zeros(boxes_c.shape[:2] + (0,), boxes_c.dtype)
-    else:
-      fm_logits, fm_deltas = model.apply(variables, feats, box_ops.cxcywh_to_xyxy(boxes_c),
-                                         templates, method=model.refine)
-    return jax.vmap(finish)(uc, boxes_c, fm_logits, fm_deltas, valid, states, geometries)
 
-  return template_fn, track_batch
+def propose_windowed(cm_scores, cm_boxes, state, geometry, *, tracking, window, penalty_k):
+  """``variant=cm_only``: the top K of all anchors by penalized, windowed score.
+
+  Args:
+    cm_scores: [N] CM foreground scores; cm_boxes: [N, 4] cx, cy, w, h crop pixels.
+    state: :class:`TrackState`; geometry: :class:`CropGeometry` (one target).
+
+  Returns:
+    indices: [K] int32 into the N boxes; valid: [K] bool (all True).
+  """
+  t = tracking
+  win_all = window(cm_boxes[:, :2])
+  pen_scores, _ = penalized(cm_scores, cm_boxes, state, geometry, penalty_k=penalty_k)
+  pscore_all = (1 - t.window_influence) * pen_scores + t.window_influence * win_all
+  _, idx = jax.lax.top_k(pscore_all, t.num_candidates)
+  return idx, jnp.ones(idx.shape, bool)
+
+
+def propose_release(cm_scores, cm_boxes, state, geometry, *, tracking, plus_one):
+  """The release's proposals (:func:`select_proposals_release`), tested in frame pixels.
+
+  Args and returns as :func:`propose_windowed`.
+  """
+  boxes = jnp.concatenate([geometry.origin + cm_boxes[:, :2] / geometry.scale,
+                           cm_boxes[:, 2:] / geometry.scale], axis=-1)
+  prev = jnp.concatenate([state.center, state.size])
+  return select_proposals_release(box_ops.cxcywh_to_xyxy(boxes), cm_scores,
+                                  box_ops.cxcywh_to_xyxy(prev), tracking, plus_one)
+
+
+def propose_project(cm_scores, cm_boxes, state, geometry, *, tracking):
+  """This project's proposals (:func:`select_proposals`), in crop pixels.
+
+  Args and returns as :func:`propose_windowed`.
+  """
+  prev_crop = jnp.concatenate([(state.center - geometry.origin) * geometry.scale,
+                               state.size * geometry.scale])
+  return select_proposals(box_ops.cxcywh_to_xyxy(cm_boxes), cm_scores,
+                          box_ops.cxcywh_to_xyxy(prev_crop), tracking)
+
+
+def stage_outputs(uc, boxes_c, fm_logits, fm_deltas, *, config, plus_one):
+  """The FM stage's scores and boxes and their fusion with the CM stage's, per variant.
+
+  Args:
+    uc: [K] CM scores; boxes_c: [K, 4] cx, cy, w, h crop-pixel CM boxes.
+    fm_logits: [K, 2], fm_deltas: [K, 4] FM outputs ([K, 0] for ``cm_only``).
+
+  Returns:
+    uf [K] FM scores (0 for ``cm_only``), u [K] final scores, fused [K, 4]
+    final boxes, boxes_f [K, 4] FM boxes (the CM boxes for ``cm_only``); boxes
+    cx, cy, w, h crop pixels.
+  """
+  m, t = config.model, config.tracking
+  if m.variant == 'cm_only':
+    return jnp.zeros_like(uc), uc, boxes_c, boxes_c
+  uf = jax.nn.softmax(fm_logits, axis=-1)[:, 1]
+  boxes_f = box_ops.decode_deltas(boxes_c, fm_deltas, weights=tuple(m.fm.delta_weights),
+                                  plus_one=plus_one)
+  if m.variant == 'series':
+    return uf, uf, boxes_f, boxes_f
+  u, fused = fuse(uc, uf, boxes_c, boxes_f, t.fm_score_weight, t.fm_box_weight)
+  return uf, u, fused, boxes_f
+
+
+def update_state_release(state, center, size, lr, confident, geometry, *, tracking):
+  """The release's update: a low score keeps the previous box as it is.
+
+  Args:
+    state: previous :class:`TrackState`; center, size: [2] the chosen box,
+      frame pixels; lr: [] size learning rate; confident: [] bool.
+    geometry: :class:`CropGeometry`.
+
+  Returns:
+    (new :class:`TrackState`, [4] x, y, w, h frame-pixel box).
+  """
+  moved = clamp_state_release(TrackState(center, (1 - lr) * state.size + lr * size),
+                              geometry.frame_size, tracking.min_size)
+  new_state = TrackState(*(jnp.where(confident, a, b) for a, b in zip(moved, state)))
+  return new_state, box_ops.cxcywh_to_xywh(jnp.concatenate(new_state))
+
+
+def update_state_project(state, center, size, lr, confident, geometry, *, tracking):
+  """This project's update: clamped to the frame, the box cut to it.
+
+  Args and returns as :func:`update_state_release`.
+  """
+  center = jnp.where(confident, center, state.center)
+  size = jnp.where(confident, (1 - lr) * state.size + lr * size, state.size)
+  new_state = clamp_state(TrackState(center, size), geometry.frame_size, tracking.min_size)
+  return new_state, clip_to_frame(new_state, geometry.frame_size)
+
+
+STATE_UPDATES = {'release': update_state_release, 'project': update_state_project}
+
+
+def finish_step(uc, boxes_c, fm_logits, fm_deltas, valid, state, geometry, *, config, procedure,
+                window, penalty_k, size_scale, plus_one):
+  """One target: fusion, penalty, window, choice and state update.
+
+  Args:
+    uc: [K] CM scores; boxes_c: [K, 4] cx, cy, w, h crop-pixel CM boxes.
+    fm_logits, fm_deltas: see :func:`stage_outputs`; valid: [K] bool.
+    state: :class:`TrackState`; geometry: :class:`CropGeometry`.
+
+  Returns:
+    (new :class:`TrackState`, outputs dict of :func:`make_track_fns`).
+  """
+  t = config.tracking
+  uf, u, fused, boxes_f = stage_outputs(uc, boxes_c, fm_logits, fm_deltas, config=config,
+                                        plus_one=plus_one)
+  pen_u, pen = penalized(u, fused, state, geometry, penalty_k=penalty_k)
+  at = boxes_c if procedure.window_at == 'cm' else fused
+  pscore = (1 - t.window_influence) * pen_u + t.window_influence * window(at[:, :2])
+  best = jnp.argmax(jnp.where(valid, pscore, -jnp.inf))
+  score = u[best]
+  best_box = fused[best]
+  if size_scale != 1.0:  # calibrates a size regression that reads targets too large
+    best_box = jnp.concatenate([best_box[:2], best_box[2:] * size_scale])
+  center = geometry.origin + best_box[:2] / geometry.scale
+  size = best_box[2:] / geometry.scale
+  confident = score >= t.min_score
+  lr = t.size_lr * score
+  if pen is not None:
+    lr = lr * pen[best]  # pysot: the size follows less after a big change.
+  new_state, box = STATE_UPDATES[procedure.state_clamp](state, center, size, lr, confident,
+                                                         geometry, tracking=t)
+
+  def to_frame_xywh(b):
+    b = jnp.concatenate([geometry.origin + b[:, :2] / geometry.scale, b[:, 2:] / geometry.scale],
+                        axis=-1)
+    return box_ops.cxcywh_to_xywh(b)
+
+  outputs = {
+      'box': box,
+      'score': score,
+      'estimate': to_frame_xywh(best_box[None])[0],
+      'proposals': to_frame_xywh(boxes_c),
+      'refined': to_frame_xywh(boxes_f),
+      'cm_scores': uc,
+      'fm_scores': uf,
+      'fused_scores': u,
+      'valid': valid,
+      'chosen': best.astype(jnp.int32),
+  }
+  return new_state, outputs
+
+
+def track_batch_step(variables, templates, x_crops, states, geometries, *, model, config,
+                     anchors, propose, finish, plus_one):
+  """The tracking step over a batch (:func:`make_batch_fns`'s ``track_batch``).
+
+  Args:
+    anchors: [N, 4] cx, cy, w, h search-crop anchors.
+    propose: per target, [N] scores, [N, 4] boxes, state, geometry -> [K]
+      indices, [K] valid (:func:`propose_windowed`, :func:`propose_release`
+      or :func:`propose_project` with its options bound).
+    finish: :func:`finish_step` with its options bound.
+  """
+  feats, logits, deltas = model.apply(variables, x_crops.astype(jnp.float32), templates,
+                                      method=model.search)
+  b = x_crops.shape[0]
+  cm_scores = jax.nn.softmax(logits, axis=-1)[..., 1].reshape(b, -1)  # [B, N]
+  cm_boxes = box_ops.decode_deltas(anchors, deltas.reshape(b, -1, 4),
+                                   plus_one=plus_one)  # [B, N, 4] cx, cy, w, h
+  idx, valid = jax.vmap(propose)(cm_scores, cm_boxes, states, geometries)  # [B, K]
+  uc = jnp.take_along_axis(cm_scores, idx, axis=1)
+  boxes_c = jnp.take_along_axis(cm_boxes, idx[..., None], axis=1)  # [B, K, 4]
+  if config.model.variant == 'cm_only':
+    fm_logits = fm_deltas = jnp.zeros(boxes_c.shape[:2] + (0,), boxes_c.dtype)
+  else:
+    fm_logits, fm_deltas = model.apply(variables, feats, box_ops.cxcywh_to_xyxy(boxes_c),
+                                       templates, method=model.refine)
+  return jax.vmap(finish)(uc, boxes_c, fm_logits, fm_deltas, valid, states, geometries)
 
 
 def clamp_state(state, frame_size, min_size):
