@@ -1,48 +1,23 @@
-"""scripts/study.py over training seeds: names, commands, and the seed tables' numbers."""
+"""The study sweep (spm_jax.analysis.study, scripts/study.py) over training seeds: names, commands,
+and the seed tables' numbers."""
 
-import importlib.util
-import os
-import re
 import statistics
 
-from absl import flags
 import numpy as np
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from spm_jax.analysis import study as study_lib
 
 
 @pytest.fixture(scope='module')
 def study():
-  """scripts/study.py as a module, its absl flags parsed.
-
-  Other tests load other scripts into the same process, whose flags share
-  names with study.py's ('out', 'data_dir'); those are set aside while this
-  module's tests run and put back after.
-  """
-  path = os.path.join(ROOT, 'scripts', 'study.py')
-  with open(path) as f:
-    names = set(re.findall(r"flags\.DEFINE_\w+\(\s*'(\w+)'", f.read()))
-  assert {'out', 'seeds', 'only'} <= names
-  saved = {n: flags.FLAGS[n] for n in names if n in flags.FLAGS}
-  for n in saved:
-    delattr(flags.FLAGS, n)
-  spec = importlib.util.spec_from_file_location('study_script', path)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)  # defines its absl flags
-  module.FLAGS(['study.py', '--out=/o', '--data_dir=/d', '--seeds=0,1,2'])
-  yield module
-  module.FLAGS.unparse_flags()
-  for n in names:
-    if n in flags.FLAGS:
-      delattr(flags.FLAGS, n)
-  for n, flag in saved.items():
-    flags.FLAGS[n] = flag
+  """A sweep over training seeds 0, 1, 2 (nothing run)."""
+  return study_lib.Study(out='/o', data_dir='/d', seeds=(0, 1, 2))
 
 
 def test_seed_zero_keeps_the_plain_names(study):
-  assert study.seeded('spm_gt', 0) == 'spm_gt'
-  assert study.seeded('spm_gt', 2) == 'spm_gt_s2'
+  assert study_lib.seeded('spm_gt', 0) == 'spm_gt'
+  assert study_lib.seeded('spm_gt', 2) == 'spm_gt_s2'
 
 
 def test_commands_of_a_seeded_training_and_row(study):
@@ -69,7 +44,7 @@ def test_seed_tables_mean_sd_and_differences(study):
   runs = [csrt + d for d in (0.05, 0.02, 0.08)]  # three runs of sp_gt, each above CSRT
   reports = {'CSRT': _report(csrt), 'sp_gt': _report(runs[0]), 'sp_gt_s1': _report(runs[1]),
              'sp_gt_s2': _report(runs[2]), 'cm_only': _report(csrt - 0.1)}
-  md = '\n'.join(study._seed_tables(reports))  # pylint: disable=protected-access
+  md = '\n'.join(study.seed_tables(reports))
   means = [float(np.mean(r)) for r in runs]
   row = next(line for line in md.splitlines() if line.startswith('| sp_gt |'))
   cells = [c.strip() for c in row.strip('|').split('|')]
@@ -88,4 +63,4 @@ def test_seed_tables_mean_sd_and_differences(study):
 
 
 def test_no_seed_tables_with_single_runs(study):
-  assert study._seed_tables({'sp_gt': _report([0.5, 0.6]), 'CSRT': _report([0.4, 0.7])}) == []  # pylint: disable=protected-access
+  assert study.seed_tables({'sp_gt': _report([0.5, 0.6]), 'CSRT': _report([0.4, 0.7])}) == []
