@@ -8,7 +8,8 @@ of the previous frame (``spm_jax/deploy/compare.py``), so every frame measures
 the exported step alone. Prints, per sequence and backend, the largest box
 difference (frame pixels), the frames whose chosen candidate or candidate set
 differs, and the frames decided by a tie of CM scores. ``--model`` is the model
-folder the export was written from (default: the embedded default model).
+folder (or embedded model name: ``default``, ``procedural``) the export was
+written from (default: the embedded default model).
 """
 
 import argparse
@@ -40,7 +41,8 @@ def _sequences(args):
 def main(argv=None):
   parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
   parser.add_argument('--export', required=True, help='folder of export_model.py --format ...')
-  parser.add_argument('--model', default=None, help='model folder (default: embedded default)')
+  parser.add_argument('--model', default=None,
+                      help='model folder or embedded model name (default: the embedded default)')
   parser.add_argument('--otb', default=None, help='folder in OTB layout (img/, groundtruth_rect.txt)')
   parser.add_argument('--sequences', default=None, help='comma-separated names (default: first 2)')
   parser.add_argument('--synthetic', type=int, default=0, help='frames of a generated video')

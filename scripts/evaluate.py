@@ -28,6 +28,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from spm_jax import cli
 cli.defer_interrupts()  # Ctrl-C: stop between frames, exit 130 (before the slow imports).
 
+from spm_jax import embedded_models
 from spm_jax.evaluation import baselines
 from spm_jax.evaluation import datasets
 from spm_jax.evaluation import ope
@@ -36,7 +37,9 @@ from spm_jax.evaluation import vot
 
 config_flags.DEFINE_config_file('config', None, 'Model config file.',
                                 lock_config=True)
-flags.DEFINE_string('checkpoint', None, 'Trained checkpoint to evaluate.')
+flags.DEFINE_string('checkpoint', None, 'Trained checkpoint to evaluate: an exported model '
+                    'folder, a training workdir or an embedded model name '
+                    f'({embedded_models.names()}).')
 flags.DEFINE_enum('dataset', 'otb100', list(datasets.DATASETS), 'Benchmark.')
 flags.DEFINE_string('data_dir', None, 'Benchmark folder.', required=True)
 flags.DEFINE_string('out', 'results', 'Result root.')
@@ -56,8 +59,9 @@ def load_variables(config, checkpoint):
   """Model variables: from ``checkpoint``, or random with a warning.
 
   ``checkpoint`` is an exported model folder (``config.json`` +
-  ``variables.msgpack``, see ``spm_jax.export``) or a training run's workdir
-  (its latest orbax checkpoint). Variables are checked against ``config``: a
+  ``variables.msgpack``, see ``spm_jax.export``), an embedded model's name
+  (``spm_jax.embedded_models``) or a training run's workdir (its latest orbax
+  checkpoint). Variables are checked against ``config``: a
   checkpoint of another config is refused with the mismatched shapes.
   """
   import jax

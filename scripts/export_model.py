@@ -7,7 +7,8 @@ or a model's tracking functions as StableHLO and / or ONNX for deployment::
 
   python scripts/export_model.py --format stablehlo,onnx [--model DIR] --out exported/default
 
-``--model`` is a model folder (default: the embedded default model); ``--config``
+``--model`` is a model folder or an embedded model's name (``default``,
+``procedural``; default: the embedded default model); ``--config``
 + ``--workdir`` export a training run's checkpoint instead. Writes the files of
 ``spm_jax/deploy/exporter.py`` (``template.*``, ``step.*``, ``export.json``);
 ``spm_jax.deploy.runtime.load_tracker(OUT, backend='onnx')`` tracks with them.
@@ -18,7 +19,8 @@ Writes ``OUT/config.json`` (the whole config, tracking values included, so
 weights) and ``OUT/variables.msgpack`` (see ``spm_jax/export.py``). The
 variables are checked against the config first. A model folder is what
 ``--checkpoint`` of ``scripts/track.py``, ``scripts/evaluate.py`` and the demo
-take; ``spm_jax/assets/default`` is the one the package ships.
+take; the package ships ``spm_jax/assets/default`` and ``spm_jax/assets/procedural``
+(``spm_jax/embedded_models.py``).
 """
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
@@ -42,8 +44,9 @@ flags.DEFINE_string('out', None, 'Model folder (or export folder) to write.', re
 flags.DEFINE_integer('step', None, 'Checkpoint step; default: the latest.')
 flags.DEFINE_list('format', ['model'], 'model (config.json + variables.msgpack), or any of '
                   'stablehlo, onnx (the tracking functions, variables baked in).')
-flags.DEFINE_string('model', None, 'With --format stablehlo/onnx: the model folder to export '
-                    '(default: the embedded default model, unless --workdir is given).')
+flags.DEFINE_string('model', None, 'With --format stablehlo/onnx: the model folder or embedded '
+                    'model name to export (default: the embedded default model, unless '
+                    '--workdir is given).')
 FLAGS = flags.FLAGS
 
 

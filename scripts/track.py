@@ -12,8 +12,9 @@ Boxes are ``x,y,w,h`` in frame pixels with a 0-based top-left corner (OTB
 convention). Without ``--checkpoint`` the embedded default model is used
 (``Tracker.pretrained()``); ``--checkpoint`` takes a folder written by
 ``spm_jax.export.save_model`` (``config.json`` + ``variables.msgpack``, e.g.
-the output of ``scripts/convert_weights.py``), checked against ``--config``
-when one is given.
+the output of ``scripts/convert_weights.py``) or an embedded model's name
+(``default``, ``procedural``: ``spm_jax/embedded_models.py``), checked against
+``--config`` when one is given.
 
 Writes into ``--out``:
 
@@ -53,6 +54,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from spm_jax import cli
 cli.defer_interrupts()  # Ctrl-C: stop between frames, exit 130 (before the slow imports).
 
+from spm_jax import embedded_models
 from spm_jax import video_io
 
 UserError = cli.UserError
@@ -75,8 +77,9 @@ def build_parser():
                       help='config file with optional argument, e.g. '
                            'configs/spm_alexnet.py:variant=cm_only (default: the checkpoint\'s)')
   parser.add_argument('--checkpoint', default=None,
-                      help='exported model folder (config.json + variables.msgpack); '
-                           'default: the embedded model')
+                      help='exported model folder (config.json + variables.msgpack) or '
+                           f'embedded model name ({embedded_models.names()}); '
+                           'default: the embedded default model')
   parser.add_argument('--out', default='outputs/track', help='output folder')
   parser.add_argument('--name', default=None, help='output file stem (default: from the source)')
   parser.add_argument('--dump-scores', '--dump_scores', dest='dump_scores', action='store_true',

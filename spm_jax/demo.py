@@ -1,11 +1,13 @@
 """Tracks the target of a generated video and writes an annotated MP4.
 
-  python -m spm_jax.demo [--out DIR] [--frames N] [--seed S] [--checkpoint DIR]
+  python -m spm_jax.demo [--out DIR] [--frames N] [--seed S] [--checkpoint DIR_OR_NAME]
 
 Needs no download: the video comes from :mod:`spm_jax.data.synthetic`. The
-tracker uses the embedded checkpoint when the package ships one
+tracker uses the embedded default model when the package ships one
 (``spm_jax/assets/default``, see ``Tracker.pretrained``), otherwise randomly
-initialised weights (and says so).
+initialised weights (and says so). ``--checkpoint`` takes an exported model
+folder or an embedded model's name (``procedural``: the model trained on these
+procedural videos, :mod:`spm_jax.embedded_models`).
 
 Writes ``DIR/demo.mp4`` (prediction in green with its score, ground truth in
 red) and ``DIR/demo.txt`` (OTB results: one ``x,y,w,h`` line per frame, frame
@@ -22,6 +24,7 @@ import os
 import numpy as np
 
 from spm_jax import cli
+from spm_jax import embedded_models
 
 
 def build_parser():
@@ -31,8 +34,9 @@ def build_parser():
   parser.add_argument('--frames', type=int, default=120, help='video length (>= 2)')
   parser.add_argument('--seed', type=int, default=2026, help='video seed')
   parser.add_argument('--checkpoint', default=None,
-                      help='exported model folder (config.json + variables.msgpack); '
-                           'default: the embedded model')
+                      help='exported model folder (config.json + variables.msgpack) or '
+                           f'embedded model name ({embedded_models.names()}); '
+                           'default: the embedded default model')
   cli.add_verbose_flag(parser)
   return parser
 
@@ -52,9 +56,10 @@ def _run(argv):
     raise cli.UserError(f'--frames must be at least 2, got {args.frames}')
   if not 0 <= args.seed < 2 ** 32:
     raise cli.UserError(f'--seed must be in [0, 2**32), got {args.seed}')
-  if args.checkpoint is not None and not os.path.isdir(args.checkpoint):
-    raise cli.UserError(f'--checkpoint {args.checkpoint!r} is not a folder (an exported model '
-                        'folder holds config.json and variables.msgpack)')
+  if args.checkpoint is not None and not os.path.isdir(embedded_models.resolve(args.checkpoint)):
+    raise cli.UserError(f'--checkpoint {args.checkpoint!r} is neither a folder (an exported model '
+                        'folder holds config.json and variables.msgpack) nor an embedded model '
+                        f'name ({embedded_models.names()})')
   cli.check_writable_folder(args.out, '--out')
 
   from spm_jax import export, video_io

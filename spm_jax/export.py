@@ -4,6 +4,8 @@ An exported model is ``DIR/config.json`` (the full ConfigDict) plus
 ``DIR/variables.msgpack`` (Flax variables serialised with
 ``flax.serialization``). This is the format of the embedded default model and
 of ``--checkpoint`` arguments that point at a folder with these two files.
+Wherever a folder is read, the name of an embedded model (``'default'``,
+``'procedural'``, :mod:`spm_jax.embedded_models`) may stand for its folder.
 """
 
 import json
@@ -13,6 +15,8 @@ import flax.serialization
 import jax
 import ml_collections
 import numpy as np
+
+from spm_jax import embedded_models
 
 CONFIG_FILE = 'config.json'
 VARIABLES_FILE = 'variables.msgpack'
@@ -44,6 +48,10 @@ def _tuples(value):
 def load_model(directory):
   """Reads a model written by :func:`save_model`.
 
+  Args:
+    directory: the model folder, or an embedded model's name
+      (:mod:`spm_jax.embedded_models`).
+
   Returns:
     (config, variables).
 
@@ -51,11 +59,13 @@ def load_model(directory):
     FileNotFoundError naming the missing file; ValueError naming a file that
     cannot be parsed.
   """
+  directory = embedded_models.resolve(directory)
   paths = [os.path.join(directory, name) for name in (CONFIG_FILE, VARIABLES_FILE)]
   for path in paths:
     if not os.path.isfile(path):
       raise FileNotFoundError(f'model file {path} not found (a model folder holds '
-                              f'{CONFIG_FILE} and {VARIABLES_FILE})')
+                              f'{CONFIG_FILE} and {VARIABLES_FILE}; embedded models: '
+                              f'{embedded_models.names()})')
   try:
     with open(paths[0]) as f:
       config = ml_collections.ConfigDict(_tuples(json.load(f)))
@@ -167,7 +177,8 @@ def load_checked(directory, config=None):
   """Loads an exported model and checks its variables against a config.
 
   Args:
-    directory: folder written by :func:`save_model`.
+    directory: folder written by :func:`save_model`, or an embedded model's
+      name (:mod:`spm_jax.embedded_models`).
     config: the config to run with; None uses the checkpoint's own
       ``config.json``.
 
@@ -178,6 +189,7 @@ def load_checked(directory, config=None):
     FileNotFoundError / ValueError from :func:`load_model`; ValueError from
     :func:`check_variables` naming every mismatched parameter shape.
   """
+  directory = embedded_models.resolve(directory)
   saved_config, variables = load_model(directory)
   config = saved_config if config is None else config
   check_variables(config, variables, source=f'checkpoint {directory}')
@@ -189,8 +201,8 @@ def load_for_config(path, config):
 
   Args:
     path: a folder written by :func:`save_model` (``variables.msgpack``
-      inside) or a training workdir (its latest orbax checkpoint under
-      ``checkpoints/``).
+      inside), an embedded model's name (:mod:`spm_jax.embedded_models`) or a
+      training workdir (its latest orbax checkpoint under ``checkpoints/``).
     config: the config to run with; the variables are checked against it.
 
   Returns:
@@ -200,6 +212,10 @@ def load_for_config(path, config):
     FileNotFoundError naming the folder when it is neither; ValueError naming
     every mismatched parameter shape.
   """
+  path = embedded_models.resolve(path)
+  if not os.path.isdir(path):
+    raise FileNotFoundError(f'{path} is neither an exported model, a training run nor an embedded '
+                            f'model name ({embedded_models.names()}): no such folder')
   if os.path.isfile(os.path.join(path, VARIABLES_FILE)):
     return load_checked(path, config)[1]
   from spm_jax.train import trainer  # local: training code is heavier than this module

@@ -14,7 +14,6 @@ from spm_jax import export, models
 from spm_jax.data import synthetic
 from spm_jax.deploy import compare, exporter, onnx_lowering, runtime
 from spm_jax.tracking import Tracker, step as step_ops
-from spm_jax.tracking.tracker import DEFAULT_MODEL_DIR
 
 HAVE_ONNX = all(__import__('importlib').util.find_spec(m) for m in ('jax2onnx', 'onnxruntime'))
 needs_onnx = pytest.mark.skipif(not HAVE_ONNX, reason='jax2onnx / onnxruntime not installed '
@@ -32,7 +31,8 @@ def _runlocal():
 
 
 def _default():
-  return export.load_checked(DEFAULT_MODEL_DIR)
+  """The embedded default model (any trained model: the checks are agreement with JAX)."""
+  return export.load_checked('default')
 
 
 @pytest.fixture(scope='module')

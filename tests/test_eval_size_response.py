@@ -90,14 +90,15 @@ def test_summary_by_hand():
 
 @pytest.fixture(scope='module')
 def pretrained():
-  """The embedded model's tracker, compiled once for this file's tests (each re-inits it)."""
-  return Tracker.pretrained()
+  """The embedded procedural model's tracker (trained on videos like these), compiled once for
+  this file's tests (each re-inits it)."""
+  return Tracker.pretrained('procedural')
 
 
 def test_real_tracker_estimate_is_the_box_before_the_size_update(pretrained):
   """``last_outputs['estimate']`` is the chosen box before smoothing: the output box has its
   centre, and the size ``(1 - lr) x previous + lr x its size`` with ``lr = size_lr x score``
-  (the embedded model on a procedural video, target inside the frame)."""
+  (the embedded procedural model on a procedural video, target inside the frame)."""
   video = synthetic_data.generate_sequence((7, 3), num_frames=2)
   first = np.asarray(video.boxes[0, 0], np.float64)  # the target: x, y, w, h image pixels
   tracker = pretrained

@@ -1,5 +1,9 @@
 """The tracking step (fusion, proposal selection) and the Tracker on a video."""
 
+import os
+import shutil
+
+import flax.serialization
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -268,7 +272,7 @@ def test_update_before_init_is_refused():
 def test_set_box_moves_the_search_region():
   """After set_box the tracker searches around the new box, keeping its template.
 
-  The embedded (trained) model sees the same textured patch at two places of
+  The embedded procedural model sees the same textured patch at two places of
   a 640 x 480 frame, 400 px apart (farther than a search region reaches):
   initialised on the left copy it stays there, moved by set_box onto the right
   copy it follows that one.
@@ -279,7 +283,7 @@ def test_set_box_moves_the_search_region():
   frame[200:240, 100:140] = patch
   frame[200:240, 500:540] = patch
   left, right = (100, 200, 40, 40), (500, 200, 40, 40)
-  tracker = Tracker.pretrained()
+  tracker = Tracker.pretrained('procedural')
   tracker.init(frame, left)
   stay, _ = tracker.update(frame)
   tracker.init(frame, left)
@@ -295,3 +299,36 @@ def test_set_box_before_init_is_refused():
   tracker = Tracker(config, models.init_variables(config, jax.random.key(0)))
   with pytest.raises(RuntimeError, match='before Tracker.init'):
     tracker.set_box((10, 10, 20, 20))
+
+
+ASSETS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'spm_jax',
+                      'assets')
+
+
+def _leaves_equal(variables, path):
+  """``variables`` hold exactly the arrays of the msgpack file at ``path``."""
+  with open(path, 'rb') as f:
+    want = flax.serialization.msgpack_restore(f.read())
+  have_paths, have = zip(*jax.tree_util.tree_leaves_with_path(jax.device_get(variables)))
+  want_paths, want = zip(*jax.tree_util.tree_leaves_with_path(want))
+  return have_paths == want_paths and all(np.array_equal(a, b) for a, b in zip(have, want))
+
+
+def test_pretrained_takes_an_embedded_name_or_a_folder(tmp_path):
+  """A registered name, a folder (positional or ``directory=``) and no argument (the default)
+  load the files of that folder; an unknown name is a one-line error listing the names."""
+  procedural = os.path.join(ASSETS, 'procedural', 'variables.msgpack')
+  by_name = Tracker.pretrained('procedural')
+  assert by_name.trained and _leaves_equal(by_name.variables, procedural)
+  copy = tmp_path / 'model'
+  shutil.copytree(os.path.join(ASSETS, 'procedural'), copy)
+  for tracker in (Tracker.pretrained(str(copy)), Tracker.pretrained(directory=copy)):
+    assert tracker.trained and _leaves_equal(tracker.variables, procedural)
+  assert _leaves_equal(Tracker.pretrained().variables,
+                       os.path.join(ASSETS, 'default', 'variables.msgpack'))
+  with pytest.raises(FileNotFoundError) as exc:
+    Tracker.pretrained('no_such_model')
+  msg = str(exc.value)
+  assert '\n' not in msg and 'no_such_model' in msg and 'default, procedural' in msg, msg
+  with pytest.raises(ValueError, match='not both'):
+    Tracker.pretrained('procedural', directory=str(copy))

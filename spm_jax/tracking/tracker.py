@@ -6,6 +6,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from spm_jax import embedded_models
 from spm_jax.data import image_io
 from spm_jax.tracking import crop as crop_ops
 from spm_jax.tracking import procedure as procedure_ops
@@ -13,8 +14,7 @@ from spm_jax.tracking import step as step_ops
 from spm_jax.tracking.validation import check_box, check_frame
 
 # The embedded default model (README: "Embedded default model").
-DEFAULT_MODEL_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                                 'assets', 'default')
+DEFAULT_MODEL_DIR = embedded_models.MODELS['default']
 
 
 class Tracker:
@@ -54,23 +54,34 @@ class Tracker:
     self.trained = False
 
   @classmethod
-  def pretrained(cls, directory=None):
-    """A Tracker with the embedded default model loaded.
+  def pretrained(cls, name_or_dir=None, directory=None):
+    """A Tracker with an embedded or exported model loaded.
 
-    The default model (``spm_jax/assets/default``: ``config.json`` +
-    ``variables.msgpack``, see :mod:`spm_jax.export` and README's
-    "Embedded default model") was trained by ``scripts/train.py`` on the
-    procedural synthetic videos. Its variables are checked against its config,
-    so a damaged asset fails here with the file and the mismatched shapes.
+    The embedded models (:mod:`spm_jax.embedded_models`, README's "Embedded
+    default model") are folders of ``config.json`` + ``variables.msgpack``
+    (:mod:`spm_jax.export`) under ``spm_jax/assets/``: ``'default'`` and
+    ``'procedural'`` (the AlexNet trained on the procedural synthetic videos).
+    The variables are checked against the config, so a damaged asset fails here
+    with the file and the mismatched shapes.
 
     Args:
-      directory: another exported model folder; None: the embedded default.
-        When the default asset is absent (a stripped-down install), the tracker
-        gets randomly initialised ``runlocal`` weights and ``trained`` is False.
+      name_or_dir: an embedded model's name or an exported model folder;
+        None: ``'default'``. When the default asset is absent (a stripped-down
+        install), the tracker gets randomly initialised ``runlocal`` weights
+        and ``trained`` is False.
+      directory: an exported model folder (the same as ``name_or_dir``).
+
+    Raises:
+      FileNotFoundError naming the missing file and the embedded names for a
+      name or folder that holds no model; ValueError when both arguments are
+      given.
     """
     from spm_jax import export, models
-    if directory is not None or os.path.isdir(DEFAULT_MODEL_DIR):
-      config, variables = export.load_checked(directory or DEFAULT_MODEL_DIR)
+    if name_or_dir is not None and directory is not None:
+      raise ValueError('give the model as name_or_dir or directory, not both')
+    source = embedded_models.resolve(name_or_dir or directory or 'default')
+    if source != DEFAULT_MODEL_DIR or os.path.isdir(DEFAULT_MODEL_DIR):
+      config, variables = export.load_checked(source)
       tracker = cls(config, variables)
       tracker.trained = True
       return tracker
