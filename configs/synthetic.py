@@ -21,8 +21,8 @@ Expected result (docs/results.md): success AUC 0.648 on the 400 test videos
 0.676-0.706 on the 50 validation videos (seeds 0 and 1). Twice the training
 (``--config.num_epochs=30``, 3,000 steps, 69 minutes with two runs sharing 2
 cores) gives 0.685 / 0.696 on the test videos, +0.057 [+0.038, +0.076] over
-CSRT, and 0.713 / 0.733 on validation; the embedded default model
-(``spm_jax/assets/default``) is the seed-1 run.
+CSRT, and 0.713 / 0.733 on validation; the embedded procedural model
+(``spm_jax/assets/procedural``) is the seed-1 run.
 
 The model and tracking sections are ``configs/spm_alexnet.py:runlocal`` (narrow
 widths, same layers, same crop sizes); the training section is
@@ -115,8 +115,8 @@ def get_config(arg=None):
   # 1,500 steps, 15-21 minutes on 2 CPU cores (the study's per-variant budget).
   # 30 epochs (3,000 steps) give 0.713 / 0.733 on validation (seeds 0 / 1) and
   # 0.691 on the 400 test videos against 0.649 for the same seeds at 1,500 steps:
-  # +0.057 [+0.038, +0.076] over CSRT (docs/results.md); the embedded default is
-  # such a run.
+  # +0.057 [+0.038, +0.076] over CSRT (docs/results.md); the embedded procedural
+  # model is such a run.
   config.num_epochs = 15
   # Training search crops of 207 (11x11 score map) instead of 271: 0.6x the cost
   # a step; tracking keeps 271 (spm_jax.train.trainer.finalize_config).
