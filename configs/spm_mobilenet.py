@@ -92,7 +92,7 @@ def model_config(m, *, last_block=6, early_tap=3, channels=64):
 
 
 def get_config(arg=None):
-  """Returns the config; ``arg`` selects the variant, ``last_block``, ``early_tap``, ``runlocal``."""
+  """Returns the config; ``arg``: ``variant``, ``last_block``, ``early_tap``, ``runlocal``."""
   arg = spm_alexnet.parse_arg(arg, variant='series_parallel', last_block=6, early_tap=3,
                               runlocal=False)
   config = spm_alexnet.get_config(f'variant={arg.variant},runlocal={arg.runlocal}')

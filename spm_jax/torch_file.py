@@ -57,7 +57,8 @@ def _rebuild_tensor_v2(storage, offset, size, stride, requires_grad=False, hooks
 
 
 class _Unpickler(pickle.Unpickler):
-  """Accepts only what a state dict of tensors needs; storages via ``load_storage(key, dtype, n)``."""
+  """Accepts only what a state dict of tensors needs; storages come from
+  ``load_storage(key, dtype, numel)``."""
 
   def __init__(self, file, load_storage):
     super().__init__(file)

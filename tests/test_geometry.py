@@ -94,7 +94,8 @@ def test_offset_is_where_the_template_matches(backbone, template, search):
   image = np.kron(small, np.ones((8, 8, 1)))[:search, :search].astype(np.float32)
   embed = jax.jit(lambda v, x: model.apply(v, x, method=model.embed)[m.cm.feature][0])
   fx = np.asarray(embed(variables, jnp.asarray(image[None])), np.float64)
-  fx = fx[g.search_start:g.search_start + g.search_cells, g.search_start:g.search_start + g.search_cells]
+  x0, x1 = g.search_start, g.search_start + g.search_cells
+  fx = fx[x0:x1, x0:x1]
   for shift in (-24, 16):  # multiples of the stride keep the cells aligned
     left = (search - template) // 2 // 8 * 8 + shift
     fz = embed(variables, jnp.asarray(image[None, left:left + template, left:left + template]))

@@ -78,7 +78,8 @@ def _np_conv(x, w, stride=1, dilation=1, groups=1):
   p = dilation * (kh // 2)
   xp = np.zeros((h + 2 * p, wd + 2 * p, cin))
   xp[p:p + h, p:p + wd] = x
-  oh, ow = (h + 2 * p - dilation * (kh - 1) - 1) // stride + 1, (wd + 2 * p - dilation * (kw - 1) - 1) // stride + 1
+  oh = (h + 2 * p - dilation * (kh - 1) - 1) // stride + 1
+  ow = (wd + 2 * p - dilation * (kw - 1) - 1) // stride + 1
   out = np.zeros((oh, ow, o))
   og = o // groups
   for y in range(oh):
@@ -88,8 +89,8 @@ def _np_conv(x, w, stride=1, dilation=1, groups=1):
         acc = 0.0
         for i in range(kh):
           for jj in range(kw):
-            acc += np.dot(xp[stride * y + dilation * i, stride * xx + dilation * jj, g * cg:(g + 1) * cg],
-                          w[oc, :, i, jj])
+            pixel = xp[stride * y + dilation * i, stride * xx + dilation * jj]
+            acc += np.dot(pixel[g * cg:(g + 1) * cg], w[oc, :, i, jj])
         out[y, xx, oc] = acc
   return out
 

@@ -151,10 +151,13 @@ def test_mapping_fills_the_model_tree(layout):
   w = state[f'{dw}.weight']
   k = params['block5']['depthwise']['conv']['kernel']
   assert k[2, 1, 0, 7] == w[7, 0, 2, 1]
-  np.testing.assert_array_equal(params['block5']['depthwise']['bn']['scale'], state[f'{bn}.weight'])
-  np.testing.assert_array_equal(stats['block5']['depthwise']['bn']['var'], state[f'{bn}.running_var'])
+  dw_bn = params['block5']['depthwise']['bn']
+  np.testing.assert_array_equal(dw_bn['scale'], state[f'{bn}.weight'])
+  np.testing.assert_array_equal(stats['block5']['depthwise']['bn']['var'],
+                                state[f'{bn}.running_var'])
   stem = params['block0']['conv']['kernel']
-  assert stem.shape == (3, 3, 3, 32) and stem[0, 2, 1, 5] == state['features.0.0.weight'][5, 1, 0, 2]
+  assert stem.shape == (3, 3, 3, 32)
+  assert stem[0, 2, 1, 5] == state['features.0.0.weight'][5, 1, 0, 2]
   params, _ = pretrained.mobilenet_variables(state, 6)
   assert sorted(params) == [f'block{i}' for i in range(7)]
 

@@ -86,7 +86,8 @@ def depthwise_conv(x, kernel, stride=1, dilation=1):
   kh, kw = kernel.shape[:2]
   ph, pw = dilation * (kh // 2), dilation * (kw // 2)
   _, h, w, _ = x.shape
-  oh, ow = (h + 2 * ph - dilation * (kh - 1) - 1) // stride + 1, (w + 2 * pw - dilation * (kw - 1) - 1) // stride + 1
+  oh = (h + 2 * ph - dilation * (kh - 1) - 1) // stride + 1
+  ow = (w + 2 * pw - dilation * (kw - 1) - 1) // stride + 1
   xp = jnp.pad(x, ((0, 0), (ph, ph), (pw, pw), (0, 0)))
   out = None
   for i in range(kh):

@@ -111,7 +111,8 @@ def check_state_dict(state, source='weights file'):
          if k in names and tuple(np.shape(state[k])) != tuple(want[k])]
   problems = []
   if missing:
-    problems.append(f'{len(missing)} missing ({", ".join(missing[:4])}{", ..." * (len(missing) > 4)})')
+    problems.append(f'{len(missing)} missing ({", ".join(missing[:4])}'
+                    f'{", ..." * (len(missing) > 4)})')
   if unexpected:
     problems.append(f'{len(unexpected)} unexpected ({", ".join(unexpected[:4])}'
                     f'{", ..." * (len(unexpected) > 4)})')

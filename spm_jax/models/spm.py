@@ -40,7 +40,8 @@ class SPM(nn.Module):
   """SPM-Tracker network.
 
   Attributes:
-    config: the ``model`` ConfigDict of ``configs/spm_alexnet.py``.
+    config: the ``model`` ConfigDict of ``configs/spm_alexnet.py`` (or
+      ``configs/spm_mobilenet.py``: ``backbone.name`` picks the backbone).
     bn_axis_name: pmap axis name for BatchNorm statistics in training.
     dtype: computation dtype.
   """
@@ -51,22 +52,24 @@ class SPM(nn.Module):
   def setup(self):
     c = self.config
     if backbone_name(c) == 'mobilenet_v2':
-      self.backbone = mobilenet.MobileNetV2(last_block=c.backbone.last_block, output_stride=c.stride,
-                                            train_bn=c.backbone.train_bn,
-                                            bn_axis_name=self.bn_axis_name, dtype=self.dtype)
+      self.backbone = mobilenet.MobileNetV2(
+          last_block=c.backbone.last_block, output_stride=c.stride, train_bn=c.backbone.train_bn,
+          bn_axis_name=self.bn_axis_name, dtype=self.dtype)
     else:
       self.backbone = AlexNet(channels=tuple(c.backbone.channels), groups=tuple(c.backbone.groups),
                               norm=c.backbone.norm, lrn=dict(c.backbone.lrn),
                               bn_axis_name=self.bn_axis_name, dtype=self.dtype)
     # 1x1 conv + BatchNorm from the CM tap to the CM width (pysot's AdjustLayer).
     adjust = c.backbone.get('adjust_channels')
-    self.adjust = mobilenet.ConvBN(adjust, relu6=False, train_bn=True, bn_axis_name=self.bn_axis_name,
-                                   dtype=self.dtype) if adjust else None
+    self.adjust = (mobilenet.ConvBN(adjust, relu6=False, train_bn=True,
+                                    bn_axis_name=self.bn_axis_name, dtype=self.dtype)
+                   if adjust else None)
     self.cm = CMHead(num_anchors=len(c.anchors.ratios) * len(c.anchors.scales),
                      channels=c.cm.channels, xcorr_scale=c.cm.xcorr_scale, dtype=self.dtype)
     self.fm = FMHead(features=tuple(c.fm.features), feature_norm=c.fm.feature_norm, pool=c.fm.pool,
                      pool_size=c.fm.pool_size, stride=c.stride,
-                     feature_strides=tap_strides(c, tuple(c.fm.features)), conv_channels=c.fm.conv_channels,
+                     feature_strides=tap_strides(c, tuple(c.fm.features)),
+                     conv_channels=c.fm.conv_channels,
                      conv_kernel=c.fm.conv_kernel, hidden=c.fm.hidden, num_fc=c.fm.num_fc,
                      head=c.fm.get('head', 'relation'), bn_axis_name=self.bn_axis_name, dtype=self.dtype)
 
@@ -81,7 +84,8 @@ class SPM(nn.Module):
     return x if std is None else x / jnp.asarray(std, self.dtype)
 
   def embed(self, images, *, train=False):
-    """Backbone maps of [B, S, S, 3] RGB crops: dict conv1..conv5 [B, h, w, c]."""
+    """Backbone maps of [B, S, S, 3] RGB crops: dict [B, h, w, c] of conv1..conv5
+    (AlexNet) or block0..block{last_block} (MobileNetV2)."""
     return self.backbone(self.normalize(images), train=train)
 
   def _cm_input(self, feats, crop_size, *, template, train=False):

@@ -147,7 +147,8 @@ def make_optimizer(config, lr_fn):
 
 
 def check_frozen(config, params):
-  """Raises if a pattern of ``optimizer.frozen`` or ``optimizer.lr_mults`` matches no parameter path."""
+  """Raises if a pattern of ``optimizer.frozen`` or ``optimizer.lr_mults`` matches no
+  parameter path."""
   paths = sorted(flax.traverse_util.flatten_dict(param_paths(params), sep='/'))
   named = [('frozen', p) for p in tuple(config.optimizer.frozen or ())]
   named += [('lr_mults', p) for p, _ in tuple(config.optimizer.get('lr_mults') or ())]
