@@ -75,12 +75,12 @@ def _layers():
   return out
 
 
-def _bn_prefix(conv_prefix, layout):
-  """Torch prefix of the BatchNorm after the conv ``conv_prefix`` in ``layout`` 'new' / 'old'."""
+def _bn_prefix(conv_prefix):
+  """Torch prefix of the BatchNorm after the conv ``conv_prefix``: the next index in
+  both layouts (``features.0.0`` -> ``.1``, ``conv.6`` -> ``conv.7``,
+  ``conv.1.0`` -> ``conv.1.1``)."""
   head, _, last = conv_prefix.rpartition('.')
-  if layout == 'old' or not conv_prefix.endswith('.0') or head.endswith('.conv'):
-    return f'{head}.{int(last) + 1}'  # features.0.0 -> .1, conv.6 -> conv.7, conv.2 -> conv.3
-  return f'{head}.1'  # conv.1.0 -> conv.1.1
+  return f'{head}.{int(last) + 1}'
 
 
 def expected_names(layout='old'):
@@ -89,7 +89,7 @@ def expected_names(layout='old'):
   for _, prefixes, shape in _layers():
     conv = prefixes[0 if layout == 'new' else 1]
     out[f'{conv}.weight'] = shape
-    bn = _bn_prefix(conv, layout)
+    bn = _bn_prefix(conv)
     for key in ('weight', 'bias', 'running_mean', 'running_var'):
       out[f'{bn}.{key}'] = (shape[0],)
     out[f'{bn}.num_batches_tracked'] = ()
@@ -144,7 +144,7 @@ def mobilenet_variables(state, last_block, source='weights file'):
     if path is None or int(path.split('/')[0][len('block'):]) > last_block:
       continue
     conv = prefixes[0 if layout == 'new' else 1]
-    bn = _bn_prefix(conv, layout)
+    bn = _bn_prefix(conv)
     f32 = lambda k: np.asarray(state[k], np.float32)
     node = {'conv': {'kernel': np.transpose(f32(f'{conv}.weight'), (2, 3, 1, 0))},
             'bn': {'scale': f32(f'{bn}.weight'), 'bias': f32(f'{bn}.bias')}}
