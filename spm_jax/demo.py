@@ -62,18 +62,12 @@ def _run(argv):
                         f'name ({embedded_models.names()})')
   cli.check_writable_folder(args.out, '--out')
 
-  from spm_jax import export, video_io
+  from spm_jax import video_io, video_tracking
   from spm_jax.data import synthetic
   from spm_jax.evaluation import metrics
-  from spm_jax.tracking import Tracker
 
   seq = synthetic.generate_sequence(args.seed, num_frames=args.frames)
-  if args.checkpoint:
-    tracker = Tracker(*export.load_checked(args.checkpoint))
-  else:
-    tracker = Tracker.pretrained()
-    if not getattr(tracker, 'trained', False):
-      print('note: no trained checkpoint is embedded yet; tracking with random weights')
+  tracker, _ = video_tracking.build_tracker(None, args.checkpoint)
   gt = seq.boxes[:, 0].astype(np.float64)  # [T, 4] x, y, w, h of the target
   video_path = os.path.join(args.out, 'demo.mp4')
   results_path = os.path.join(args.out, 'demo.txt')
@@ -87,18 +81,16 @@ def _run(argv):
     fps = meter.fps if meter.times else float('nan')
     return video_io.draw_text(out, f'#{index}  {fps:.1f} fps  green: SPM  red: truth')
 
-  tracker.init(seq.frames[0], gt[0])
-  boxes = [gt[0]]
+  boxes = []
   try:
     with video_io.Mp4Writer(outputs.partial['video'], 30, (width, height)) as writer:
-      writer.write(annotate(seq.frames[0], 0, gt[0], None, label='init'))
-      for i, frame in enumerate(seq.frames[1:], start=1):
-        cli.raise_if_interrupted()
-        meter.start()
-        box, score = tracker.update(frame)
-        meter.stop()
+      for i, frame, box, score in video_tracking.tracked_frames(tracker, seq.frames[0], gt[0],
+                                                                seq.frames[1:], meter):
+        if i == 0:
+          meter.times.pop()  # the template, not a tracked frame
         boxes.append(box)
-        writer.write(annotate(frame, i, box, score))
+        writer.write(annotate(frame, i, box, score, label='init' if i == 0 else None))
+    cli.raise_if_interrupted()
     video_io.write_results(outputs.partial['results'], boxes)
   except BaseException:
     outputs.discard()
