@@ -9,9 +9,15 @@ BatchNorm on the ImageNet statistics; the adjust layer, CM and FM stages train.
 ``--config.optimizer.lr_mults="(('backbone/.*', 0.1),)"`` trains the backbone
 at a tenth of the learning rate instead.
 
-The data sources are placeholders (the procedural ``default`` videos); set
-``data.videos`` / ``data.stills`` to the real datasets::
+Data: the real labelled stills of docs/data.md (coco128 in YOLO format,
+kangaroo and raccoon in Pascal VOC format) and ``spm_photo_videos/realtrain``,
+procedural videos of their objects over real photographs, prepared once::
 
+  for d in spm_yolo_stills/coco128:coco128 spm_voc_stills/kangaroo:kangaroo \
+           spm_voc_stills/raccoon:raccoon; do
+    python -m spm_jax.data.prepare --dataset ${d%%:*} --manual_dir REALTRAIN/${d##*:} --data_dir /tmp/tfds
+  done
+  python -m spm_jax.data.prepare --dataset spm_photo_videos/realtrain --manual_dir BACKGROUNDS --data_dir /tmp/tfds
   python scripts/train.py --config configs/real_mobilenet.py --workdir /tmp/spm_real \
       --config.data.data_dir=/tmp/tfds
 
@@ -34,10 +40,16 @@ def get_config(arg=None):
 
   # ------------------------------------------------------------- training ---
   common_train.add_training(config, batch_size=16)
-  config.data.videos = ('spm_synthetic_videos/default',)  # placeholder: set the real datasets.
+  # Real labelled stills (docs/data.md: YOLO and Pascal VOC folders) and
+  # procedural videos of their objects over real photographs.
+  config.data.stills = ('spm_yolo_stills/coco128', 'spm_voc_stills/kangaroo',
+                        'spm_voc_stills/raccoon')
+  config.data.videos = ('spm_photo_videos/realtrain',)
+  config.data.video_weight = 1.0  # ours: the videos are procedural, the stills real (sec. 4.2: 4 : 1).
+  config.data.still_weight = 1.0
   config.data.pairs_per_epoch = 1600
-  config.prepare_data = True  # procedural placeholder: built locally on first use.
-  config.num_epochs = 15
+  config.prepare_data = False  # prepared by spm_jax.data.prepare (module docstring).
+  config.num_epochs = 20
   config.init_backbone = 'imagenet_mobilenet_v2'  # spm_jax.models.pretrained.
   config.optimizer.frozen = ('backbone/.*',)  # first stage: the ImageNet features as they are.
   # AdamW for a short run (ours; sec. 4.2 uses SGD), as configs/synthetic.py.
@@ -47,6 +59,10 @@ def get_config(arg=None):
   config.lr.warmup_init = 1e-4
   config.lr.warmup_steps = 30
   config.loss.cm_smooth_l1_beta = 1.0 / 9  # Faster R-CNN's RPN (configs/synthetic.py).
+  # CM width 128 (the tracking config's 64 doubled): the heads carry all that is
+  # learnt on top of the frozen features.
+  if not arg.runlocal:
+    config.model.cm.channels = config.model.backbone.adjust_channels = 128
   config.checkpoint_every = 100
   config.log_every = 10
   if arg.variant == 'cm_only':
@@ -54,6 +70,8 @@ def get_config(arg=None):
 
   if arg.runlocal:
     config.data.videos = ('spm_synthetic_videos/tiny',)
+    config.data.stills = ()
+    config.prepare_data = True
     config.batch_size = 2
     config.data.pairs_per_epoch = 8
     config.num_epochs = 1
