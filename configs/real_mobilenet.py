@@ -26,9 +26,11 @@ Variants (comma separated after the file name): those of
 ``runlocal`` (a tiny run for CI: batch 2, 4 steps).
 """
 
-from configs import common_train
-from configs import spm_alexnet
-from configs import spm_mobilenet
+from spm_jax import config_file
+
+common_train = config_file.load_module('common_train')
+spm_alexnet = config_file.load_module('spm_alexnet')
+spm_mobilenet = config_file.load_module('spm_mobilenet')
 
 
 def get_config(arg=None):

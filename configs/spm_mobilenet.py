@@ -39,7 +39,9 @@ Variants (comma separated after the file name)::
 import ml_collections
 from ml_collections import config_dict
 
-from configs import spm_alexnet
+from spm_jax import config_file
+
+spm_alexnet = config_file.load_module('spm_alexnet')
 
 # torchvision's ImageNet normalisation (RGB, /255, mean / std), in 0..255 units.
 IMAGENET_MEAN = (0.485 * 255, 0.456 * 255, 0.406 * 255)

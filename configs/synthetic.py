@@ -58,8 +58,10 @@ Variants (comma separated after the file name, e.g.
 * ``runlocal``: a tiny run for CI (search crop 175, batch 2, 8 steps).
 """
 
-from configs import common_train
-from configs import spm_alexnet
+from spm_jax import config_file
+
+common_train = config_file.load_module('common_train')
+spm_alexnet = config_file.load_module('spm_alexnet')
 
 
 def get_config(arg=None):

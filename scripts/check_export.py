@@ -14,10 +14,6 @@ written from (default: the embedded default model).
 
 import argparse
 import json
-import os
-import sys
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def _sequences(args):

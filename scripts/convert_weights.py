@@ -31,11 +31,8 @@ the same state dicts need nothing more.
 # pylint: disable=g-import-not-at-top,wrong-import-position
 import argparse
 import os
-import sys
 
 import numpy as np
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from spm_jax import cli  # pylint: disable=g-bad-import-order
 

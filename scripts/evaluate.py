@@ -16,14 +16,11 @@ See docs/evaluation.md.
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
 import os
-import sys
 
 from absl import app
 from absl import flags
 from absl import logging
 from ml_collections import config_flags
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from spm_jax import cli
 cli.defer_interrupts()  # Ctrl-C: stop between frames, exit 130 (before the slow imports).

@@ -17,12 +17,9 @@ drops that kind).
 
 import argparse
 import os
-import sys
 
 import cv2
 import numpy as np
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from spm_jax import config_file  # pylint: disable=wrong-import-position
 from spm_jax.data import pipeline, sampler  # pylint: disable=wrong-import-position

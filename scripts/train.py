@@ -13,15 +13,11 @@ of it and exits with code 130; the same command resumes from there.
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
 import logging as py_logging
-import os
-import sys
 
 from absl import app
 from absl import flags
 from absl import logging
 from ml_collections import config_flags
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from spm_jax import cli
 cli.defer_interrupts()  # Ctrl-C: finish and checkpoint the step under way, exit 130.

@@ -13,14 +13,10 @@ tuned, on which split); never tune on the test split. See
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
 import json
-import os
-import sys
 
 from absl import app
 from absl import flags
 from ml_collections import config_flags
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from spm_jax import cli
 cli.defer_interrupts()  # Ctrl-C: exit 130 without a traceback.

@@ -200,8 +200,8 @@ class _Filler:
 # ------------------------------------------------------------------ release ---
 def release_config(arg=None):
   """Our config of the release's ``alexnet_c42_otb`` model (``configs/spm_alexnet.py``)."""
-  from configs import spm_alexnet
-  return spm_alexnet.get_config(arg)
+  from spm_jax import config_file  # pylint: disable=import-outside-toplevel
+  return config_file.get_config('spm_alexnet', arg)
 
 
 def _check_release_config(config):

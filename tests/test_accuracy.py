@@ -28,7 +28,7 @@ import jax
 import numpy as np
 import pytest
 
-from configs import synthetic
+from spm_jax import config_file
 from spm_jax import models
 from spm_jax.data import synthetic as synthetic_data
 from spm_jax.evaluation import datasets
@@ -37,6 +37,8 @@ from spm_jax.evaluation import report
 from spm_jax.tracking import Tracker
 from spm_jax.train import metrics as metrics_lib
 from spm_jax.train import trainer
+
+synthetic = config_file.load_module('synthetic')
 
 TRAIN_STEPS = 500
 NUM_TEST_SEQUENCES = 4

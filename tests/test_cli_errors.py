@@ -222,7 +222,8 @@ def test_evaluate_unwritable_out_is_refused_before_tracking(tmp_path):
 
 # -------------------------------------------------------------- Python API ---
 def test_multi_tracker_update_takes_a_dict():
-  from configs import spm_alexnet
+  from spm_jax import config_file
+  spm_alexnet = config_file.load_module('spm_alexnet')
   from spm_jax.tracking import MultiTracker
   import jax
   from spm_jax import models

@@ -15,8 +15,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from configs import spm_alexnet
+from spm_jax import config_file
 from spm_jax import convert, export, models
+
+spm_alexnet = config_file.load_module('spm_alexnet')
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 K = 5  # anchors
@@ -465,16 +467,17 @@ def test_script_pysot_writes_init_backbone(tmp_path):
   """``pysot --conv-only`` writes a backbone file that spm_jax.train.state accepts."""
   config = _pysot_config()
   np.savez(tmp_path / 'alexnet.npz', **_pysot_state(config))
-  config_file = tmp_path / 'pysot_config.py'
-  config_file.write_text(
-      'from configs import spm_alexnet\n'
+  config_path = tmp_path / 'pysot_config.py'
+  config_path.write_text(
+      'from spm_jax import config_file\n'
+      "spm_alexnet = config_file.load_module('spm_alexnet')\n"
       'def get_config(arg=None):\n'
       "  c = spm_alexnet.get_config('runlocal')\n"
       "  c.model.backbone.norm = 'batchnorm'\n"
       '  c.model.backbone.groups = (1, 1, 1, 1, 1)\n'
       '  return c\n')
   script = [sys.executable, os.path.join(ROOT, 'scripts', 'convert_weights.py'), 'pysot',
-            '--backbone', str(tmp_path / 'alexnet.npz'), '--config', str(config_file),
+            '--backbone', str(tmp_path / 'alexnet.npz'), '--config', str(config_path),
             '--out', str(tmp_path / 'out')]
   env = dict(os.environ, PYTHONPATH=ROOT)
   proc = subprocess.run(script + ['--conv-only'], capture_output=True, text=True, timeout=300,

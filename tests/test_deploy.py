@@ -9,11 +9,13 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from configs import spm_alexnet
+from spm_jax import config_file
 from spm_jax import export, models
 from spm_jax.data import synthetic
 from spm_jax.deploy import compare, exporter, onnx_lowering, runtime
 from spm_jax.tracking import Tracker, step as step_ops
+
+spm_alexnet = config_file.load_module('spm_alexnet')
 
 HAVE_ONNX = all(__import__('importlib').util.find_spec(m) for m in ('jax2onnx', 'onnxruntime'))
 needs_onnx = pytest.mark.skipif(not HAVE_ONNX, reason='jax2onnx / onnxruntime not installed '

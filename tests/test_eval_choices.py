@@ -8,7 +8,7 @@ import jax
 import numpy as np
 import pytest
 
-from configs import synthetic as synthetic_config
+from spm_jax import config_file
 from spm_jax import export
 from spm_jax import models
 from spm_jax.data import synthetic
@@ -19,6 +19,8 @@ from spm_jax.evaluation import metrics
 from spm_jax.evaluation import ope
 from spm_jax.evaluation import results
 from spm_jax.tracking import Tracker
+
+synthetic_config = config_file.load_module('synthetic')
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FAR = [[100, 0, 10, 10], [200, 0, 10, 10], [300, 0, 10, 10]]

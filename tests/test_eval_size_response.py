@@ -123,7 +123,8 @@ def test_real_tracker_estimate_is_the_box_before_the_size_update(pretrained):
 
 def test_script_prints_a_row_per_factor(tmp_path):
   import jax  # pylint: disable=import-outside-toplevel
-  from configs import synthetic  # pylint: disable=import-outside-toplevel
+  from spm_jax import config_file  # pylint: disable=import-outside-toplevel
+  synthetic = config_file.load_module('synthetic')
   from spm_jax import export  # pylint: disable=import-outside-toplevel
   from spm_jax import models  # pylint: disable=import-outside-toplevel
   config = synthetic.get_config('runlocal')

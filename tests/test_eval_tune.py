@@ -71,7 +71,8 @@ def test_evaluate_point_scores_an_oracle_perfectly():
 @pytest.mark.slow
 def test_grid_search_applies_each_point(tmp_path):
   """min_score > 1 freezes the box at the init box: its AUC is computable by hand."""
-  from configs import spm_alexnet
+  from spm_jax import config_file
+  spm_alexnet = config_file.load_module('spm_alexnet')
   from spm_jax import models
   from spm_jax.data import synthetic
   synthetic.export_otb(str(tmp_path), num_sequences=2, num_frames=6, seed=5)

@@ -14,12 +14,14 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from configs import spm_alexnet
-from configs import synthetic
+from spm_jax import config_file
 from spm_jax import models
 from spm_jax.evaluation import recall
 from spm_jax.models import fm_head
 from spm_jax.tracking import step as step_ops
+
+spm_alexnet = config_file.load_module('spm_alexnet')
+synthetic = config_file.load_module('synthetic')
 
 
 def _xcorr_reference(x, z):

@@ -7,12 +7,14 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from configs import spm_alexnet
-from configs import spm_mobilenet
+from spm_jax import config_file
 from spm_jax import models
 from spm_jax.data import labels as label_lib
 from spm_jax.data import pipeline
 from spm_jax.train import train_step as step_lib
+
+spm_alexnet = config_file.load_module('spm_alexnet')
+spm_mobilenet = config_file.load_module('spm_mobilenet')
 
 
 def _config(backbone, template, search):

@@ -7,8 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from configs import real_mobilenet
-from configs import spm_mobilenet
+from spm_jax import config_file
 from spm_jax import models
 from spm_jax.models import mobilenet
 from spm_jax.models import pretrained
@@ -16,6 +15,9 @@ from spm_jax.tracking import Tracker
 from spm_jax.train import fake_data
 from spm_jax.train import train_step as step_lib
 from spm_jax.train import trainer
+
+real_mobilenet = config_file.load_module('real_mobilenet')
+spm_mobilenet = config_file.load_module('spm_mobilenet')
 
 # torchvision's features (t, c, n, s) rows, with pysot's stride-8 dilations
 # (mobile_v2.py: [6, 64, 4, 2 -> 1, d 2], [6, 160, 3, 2 -> 1, d 4]): per block

@@ -5,9 +5,11 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from configs import spm_alexnet
+from spm_jax import config_file
 from spm_jax import models
 from spm_jax.models import cm_head
+
+spm_alexnet = config_file.load_module('spm_alexnet')
 
 
 @pytest.fixture(scope='module')

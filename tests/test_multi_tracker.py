@@ -4,10 +4,12 @@ import jax
 import numpy as np
 import pytest
 
-from configs import spm_alexnet
+from spm_jax import config_file
 from spm_jax import models
 from spm_jax.data import synthetic
 from spm_jax.tracking import MultiTracker, Tracker, make_track_fns
+
+spm_alexnet = config_file.load_module('spm_alexnet')
 
 
 @pytest.fixture(scope='module')

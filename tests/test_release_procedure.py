@@ -25,11 +25,13 @@ import jax
 import numpy as np
 import pytest
 
-from configs import spm_alexnet
+from spm_jax import config_file
 from spm_jax import convert, models
 from spm_jax.data import synthetic
 from spm_jax.tracking import MultiTracker, Tracker
 from test_convert import random_variables, release_state_dicts
+
+spm_alexnet = config_file.load_module('spm_alexnet')
 
 # The release's alexnet_c42_otb.yaml and its defaults (spm_tracker/config.py).
 X_SIZE, Z_SIZE, CONTEXT = 271, 127, 0.5

@@ -14,9 +14,11 @@ import jax
 import numpy as np
 import pytest
 
-from configs import spm_alexnet
+from spm_jax import config_file
 from spm_jax import export, models
 from spm_jax.train import checkpoint as ckpt_lib
+
+spm_alexnet = config_file.load_module('spm_alexnet')
 
 # A failed orbax read leaves an asyncio callback behind that Python reports,
 # harmlessly, when it is collected ("Event loop is closed"); `_restore`

@@ -25,9 +25,11 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from configs import spm_alexnet
+from spm_jax import config_file
 from spm_jax import models
 from spm_jax.tracking import MultiTracker, Tracker, make_track_fns
+
+spm_alexnet = config_file.load_module('spm_alexnet')
 
 
 def tiny_config():

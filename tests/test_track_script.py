@@ -41,7 +41,8 @@ def clip(tmp_path_factory):
 @pytest.fixture(scope='module')
 def runlocal_checkpoint(tmp_path_factory):
   """An exported random model of the ``runlocal`` config."""
-  from configs import spm_alexnet
+  from spm_jax import config_file
+  spm_alexnet = config_file.load_module('spm_alexnet')
   from spm_jax import export, models
   config = spm_alexnet.get_config('runlocal')
   shapes = jax.eval_shape(lambda: models.init_variables(config, jax.random.key(0)))
@@ -189,7 +190,8 @@ def test_checkpoint_of_another_config(clip, runlocal_checkpoint, capsys, tmp_pat
 
 
 def test_check_variables_lists_missing_and_extra():
-  from configs import spm_alexnet
+  from spm_jax import config_file
+  spm_alexnet = config_file.load_module('spm_alexnet')
   from spm_jax import export, models
   config = spm_alexnet.get_config('runlocal')
   shapes = jax.eval_shape(lambda: models.init_variables(config, jax.random.key(0)))

@@ -9,10 +9,12 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from configs import spm_alexnet
+from spm_jax import config_file
 from spm_jax import models
 from spm_jax.tracking import Tracker, make_track_fns
 from spm_jax.tracking import step as step_ops
+
+spm_alexnet = config_file.load_module('spm_alexnet')
 
 
 def test_fusion_matches_equation_2_by_hand():

@@ -2,10 +2,12 @@
 
 import pytest
 
-from configs import common_train
-from configs import spm_alexnet
-from configs import synthetic
+from spm_jax import config_file
 from spm_jax.train import trainer
+
+common_train = config_file.load_module('common_train')
+spm_alexnet = config_file.load_module('spm_alexnet')
+synthetic = config_file.load_module('synthetic')
 
 
 def test_paper_numbers_in_the_training_section():

@@ -19,9 +19,11 @@ import json, sys
 sys.path.insert(0, ROOT)
 import jax
 import numpy as np
-from configs import synthetic
+from spm_jax import config_file
 from spm_jax.train import fake_data, trainer
 from spm_jax.train import train_step as step_lib
+
+synthetic = config_file.load_module('synthetic')
 
 assert jax.local_device_count() == 8, jax.devices()
 config = synthetic.get_config('runlocal')

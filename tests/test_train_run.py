@@ -14,13 +14,15 @@ import jax
 import numpy as np
 import pytest
 
-from configs import synthetic
+from spm_jax import config_file
 from spm_jax import models
 from spm_jax.train import checkpoint as ckpt_lib
 from spm_jax.train import fake_data
 from spm_jax.train import metrics as metrics_lib
 from spm_jax.train import state as state_lib
 from spm_jax.train import trainer
+
+synthetic = config_file.load_module('synthetic')
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

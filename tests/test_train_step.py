@@ -6,11 +6,13 @@ import jax
 import numpy as np
 import pytest
 
-from configs import synthetic
+from spm_jax import config_file
 from spm_jax import models
 from spm_jax.train import fake_data
 from spm_jax.train import train_step as step_lib
 from spm_jax.train import trainer
+
+synthetic = config_file.load_module('synthetic')
 
 
 def tiny_config(arg='runlocal'):

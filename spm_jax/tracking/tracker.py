@@ -85,8 +85,8 @@ class Tracker:
       tracker = cls(config, variables)
       tracker.trained = True
       return tracker
-    from configs import spm_alexnet
-    config = spm_alexnet.get_config('runlocal')
+    from spm_jax import config_file  # pylint: disable=import-outside-toplevel
+    config = config_file.get_config('spm_alexnet', 'runlocal')  # configs/spm_alexnet.py
     return cls(config, models.init_variables(config, jax.random.key(config.seed)))
 
   @property
