@@ -32,38 +32,18 @@ the same state dicts need nothing more.
 import argparse
 import os
 
-import numpy as np
-
 from spm_jax import cli  # pylint: disable=g-bad-import-order
 
 BACKBONE_FILE = 'backbone.msgpack'
 
 
 def load_state_dict(path):
-  """``{name: np.ndarray}`` from a ``.pt`` / ``.pth`` (torch) or ``.npz`` file."""
-  if not os.path.isfile(path):
-    raise cli.UserError(f'weight file {path!r} not found')
-  if path.endswith('.npz'):
-    try:
-      with np.load(path, allow_pickle=False) as data:
-        return {k: data[k] for k in data.files}
-    except Exception as e:  # pylint: disable=broad-except
-      # BadZipFile, a pickled object, a truncated array, ...
-      raise cli.UserError(f'{path!r} is not a readable .npz of arrays '
-                          f'({type(e).__name__}: {cli.one_line(e)})') from e
-  try:
-    import torch
-  except ImportError:
-    raise cli.UserError(f'reading {path!r} needs PyTorch, an optional dependency: '
-                        'pip install torch --index-url https://download.pytorch.org/whl/cpu '
-                        '(or save the state dict with numpy.savez and pass the .npz)') from None
-  try:
-    obj = torch.load(path, map_location='cpu', weights_only=True)
-  except Exception as e:  # pylint: disable=broad-except
-    raise cli.UserError(f'torch cannot read {path!r}: {cli.one_line(e)}') from e
+  """``spm_jax.convert.load_state_dict``; a missing PyTorch is bad input too."""
   from spm_jax import convert
-  state = convert.unwrap_state_dict(obj)
-  return {k: convert.to_numpy(v) for k, v in state.items() if hasattr(v, 'shape')}
+  try:
+    return convert.load_state_dict(path)
+  except ImportError as e:
+    raise cli.UserError(str(e)) from e
 
 
 def load_config(spec):

@@ -32,8 +32,7 @@ from spm_jax.evaluation import ope
 from spm_jax.evaluation import report
 from spm_jax.evaluation import vot
 
-config_flags.DEFINE_config_file('config', None, 'Model config file.',
-                                lock_config=True)
+config_flags.DEFINE_config_file('config', None, 'Model config file.', lock_config=True)
 flags.DEFINE_string('checkpoint', None, 'Trained checkpoint to evaluate: an exported model '
                     'folder, a training workdir or an embedded model name '
                     f'({embedded_models.names()}).')
@@ -62,8 +61,7 @@ def load_variables(config, checkpoint):
   checkpoint of another config is refused with the mismatched shapes.
   """
   import jax
-  from spm_jax import export
-  from spm_jax import models
+  from spm_jax import export, models
   if checkpoint:
     return export.load_for_config(checkpoint, config)
   logging.warning('No --checkpoint: evaluating RANDOMLY INITIALISED weights; '
@@ -110,11 +108,9 @@ def main(argv):
     print(f'{status.num_unreadable} unreadable frames were skipped (their rows repeat the '
           f'previous box) in: {", ".join(sorted(status.unreadable))}')
   if FLAGS.dataset in _HIDDEN_GT:
-    print('Ground truth of this split is hidden: submit the result files to '
-          'the benchmark server.')
+    print('Ground truth of this split is hidden: submit the result files to the benchmark server.')
     return
-  rep = report.evaluate_results(dataset, result_dir,
-                                attributes=dataset.attributes)
+  rep = report.evaluate_results(dataset, result_dir, attributes=dataset.attributes)
   print(report.format_table({name: rep}))
 
 

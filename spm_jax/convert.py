@@ -35,11 +35,13 @@ Layout changes (PyTorch -> Flax):
   logits are ``(2, k)`` in both.
 """
 
+import os
 import re
 
 import jax
 import numpy as np
 
+from spm_jax import cli
 from spm_jax import export
 
 # Keys of the release that hold no weights: the template kernels cached by the
@@ -75,6 +77,37 @@ def unwrap_state_dict(obj):
   for key, value in obj.items():
     out[key[len('module.'):] if key.startswith('module.') else key] = value
   return out
+
+
+def load_state_dict(path):
+  """``{name: np.ndarray}`` from a ``.pt`` / ``.pth`` (torch) or ``.npz`` file.
+
+  Raises:
+    FileNotFoundError, ValueError or ImportError (torch needed for ``.pt``)
+    with a one-line message naming the file.
+  """
+  if not os.path.isfile(path):
+    raise FileNotFoundError(f'weight file {path!r} not found')
+  if path.endswith('.npz'):
+    try:
+      with np.load(path, allow_pickle=False) as data:
+        return {k: data[k] for k in data.files}
+    except Exception as e:  # pylint: disable=broad-except
+      # BadZipFile, a pickled object, a truncated array, ...
+      raise ValueError(f'{path!r} is not a readable .npz of arrays '
+                       f'({type(e).__name__}: {cli.one_line(e)})') from e
+  try:
+    import torch  # pylint: disable=import-outside-toplevel
+  except ImportError:
+    raise ImportError(f'reading {path!r} needs PyTorch, an optional dependency: '
+                      'pip install torch --index-url https://download.pytorch.org/whl/cpu '
+                      '(or save the state dict with numpy.savez and pass the .npz)') from None
+  try:
+    obj = torch.load(path, map_location='cpu', weights_only=True)
+  except Exception as e:  # pylint: disable=broad-except
+    raise ValueError(f'torch cannot read {path!r}: {cli.one_line(e)}') from e
+  state = unwrap_state_dict(obj)
+  return {k: to_numpy(v) for k, v in state.items() if hasattr(v, 'shape')}
 
 
 def conv_kernel(weight):
