@@ -14,7 +14,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from spm_jax.models import backbone, cm_head, fm_head
+from spm_jax.models import cm_head, fm_head
+from spm_jax.ops import conv as conv_ops
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NHWC = jax.lax.ConvDimensionNumbers((0, 3, 1, 2), (3, 2, 0, 1), (0, 3, 1, 2))  # as Flax passes
@@ -34,7 +35,7 @@ def test_cpu_friendly_conv_matches_lax(shape, kernel, strides, padding, groups):
   x = jax.random.normal(jax.random.key(0), shape)
   w = jax.random.normal(jax.random.key(1), kernel)
   want = _conv(x, w, strides, padding, groups)
-  got = backbone.cpu_friendly_conv(x, w, strides, padding, feature_group_count=groups,
+  got = conv_ops.cpu_friendly_conv(x, w, strides, padding, feature_group_count=groups,
                                    dimension_numbers=NHWC)
   assert got.shape == want.shape
   np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-4)
@@ -48,7 +49,7 @@ def test_space_to_depth_conv_matches_strided_conv(shape, kernel, padding):
   x = jax.random.normal(jax.random.key(0), shape)
   w = jax.random.normal(jax.random.key(1), kernel)
   want = _conv(x, w, (2, 2), padding)
-  got = backbone.space_to_depth_conv(x, w, tuple(map(tuple, padding)))
+  got = conv_ops.space_to_depth_conv(x, w, tuple(map(tuple, padding)))
   assert got.shape == want.shape
   np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-4)
 
@@ -58,12 +59,12 @@ def test_cpu_friendly_conv1_takes_either_lowering(monkeypatch, faster):
   # conv1 goes through space-to-depth only where that is the faster lowering;
   # the sums are the strided conv's either way.
   calls = []
-  monkeypatch.setattr(backbone, 'space_to_depth_is_faster', lambda: faster)
-  real = backbone.space_to_depth_conv
-  monkeypatch.setattr(backbone, 'space_to_depth_conv', lambda *a: calls.append(1) or real(*a))
+  monkeypatch.setattr(conv_ops, 'space_to_depth_is_faster', lambda: faster)
+  real = conv_ops.space_to_depth_conv
+  monkeypatch.setattr(conv_ops, 'space_to_depth_conv', lambda *a: calls.append(1) or real(*a))
   x = jax.random.normal(jax.random.key(0), (1, 41, 41, 3))
   w = jax.random.normal(jax.random.key(1), (11, 11, 3, 24))
-  got = backbone.cpu_friendly_conv(x, w, (2, 2), [(5, 5), (5, 5)], dimension_numbers=NHWC)
+  got = conv_ops.cpu_friendly_conv(x, w, (2, 2), [(5, 5), (5, 5)], dimension_numbers=NHWC)
   np.testing.assert_allclose(got, _conv(x, w, (2, 2), [(5, 5), (5, 5)]), rtol=1e-5, atol=1e-4)
   assert len(calls) == (1 if faster else 0)
 

@@ -23,7 +23,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from spm_jax.models.backbone import cpu_friendly_conv
+from spm_jax.ops.conv import cpu_friendly_conv
 
 BN_EPS = 1e-5  # torch.nn.BatchNorm2d.
 NUM_BLOCKS = 18  # block0..block17; torchvision's features[18] (1x1 to 1280 ch) is not used.

@@ -1,4 +1,4 @@
-"""Array ops with static shapes: boxes, anchors, NMS, RoI Align."""
+"""Array ops with static shapes: boxes, anchors, NMS, RoI Align, CPU-friendly convolutions."""
 
 from spm_jax.ops.anchors import anchor_shapes, generate_anchors
 from spm_jax.ops.boxes import (box_area, context_side, cxcywh_to_xywh, cxcywh_to_xyxy,
