@@ -83,7 +83,7 @@ def main(argv):
   if FLAGS.box_stats:
     print(comparison.box_stats_table(runs))
   if FLAGS.failures:
-    from spm_jax.evaluation import failures  # pylint: disable=import-outside-toplevel
+    from spm_jax.analysis import failures  # pylint: disable=import-outside-toplevel
     print(failures.format_table(comparison.failure_table(runs, sequences)))
   if FLAGS.plots:
     from spm_jax.evaluation import plots  # pylint: disable=import-outside-toplevel

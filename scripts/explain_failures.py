@@ -1,4 +1,4 @@
-r"""Why SPM-Tracker is off the target on procedural videos (spm_jax/evaluation/choices.py).
+r"""Why SPM-Tracker is off the target on procedural videos (spm_jax/analysis/choices.py).
 
 Runs the model over a procedural split (``python -m spm_jax.data.synthetic``), then prints
 where it is when it is off the target (``failures``) and, for the frames on another object
@@ -24,9 +24,9 @@ from ml_collections import config_flags
 from spm_jax import cli
 cli.defer_interrupts()  # Ctrl-C: exit 130 without a traceback.
 
-from spm_jax.evaluation import choices
+from spm_jax.analysis import choices
+from spm_jax.analysis import failures
 from spm_jax.evaluation import datasets
-from spm_jax.evaluation import failures
 from spm_jax.evaluation import metrics
 from spm_jax.evaluation import results
 

@@ -1,4 +1,4 @@
-r"""How far a model's box regression corrects a wrong size (spm_jax/evaluation/size_response.py).
+r"""How far a model's box regression corrects a wrong size (spm_jax/analysis/size_response.py).
 
 Each frame's search region is centred on the previous frame's ground truth with its size
 times each ``--factors`` value; prints, per factor, the median log size error of the step's
@@ -19,8 +19,8 @@ from ml_collections import config_flags
 from spm_jax import cli
 cli.defer_interrupts()  # Ctrl-C: exit 130 without a traceback.
 
+from spm_jax.analysis import size_response
 from spm_jax.evaluation import datasets
-from spm_jax.evaluation import size_response
 
 config_flags.DEFINE_config_file('config', None, 'Model config file.', lock_config=True)
 flags.DEFINE_string('checkpoint', None, 'Training run or model folder.', required=True)

@@ -8,7 +8,7 @@ r"""Grid search of the tracking hyper-parameters on a validation split.
 Prints one row per grid point (best mean success AUC first) and writes them as
 JSON. Put the chosen values into the config (each with a comment saying it was
 tuned, on which split); never tune on the test split. See
-``spm_jax/evaluation/tune.py``.
+``spm_jax/analysis/tune.py``.
 """
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
@@ -22,8 +22,8 @@ from spm_jax import cli
 cli.defer_interrupts()  # Ctrl-C: exit 130 without a traceback.
 
 from spm_jax import export
+from spm_jax.analysis import tune
 from spm_jax.evaluation import datasets
-from spm_jax.evaluation import tune
 
 config_flags.DEFINE_config_file('config', None, 'Model config file.', lock_config=True)
 flags.DEFINE_string('checkpoint', None, 'Exported model folder or training workdir.',

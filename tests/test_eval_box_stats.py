@@ -1,11 +1,11 @@
-"""spm_jax.evaluation.box_stats against hand-computed cases."""
+"""spm_jax.analysis.box_stats against hand-computed cases."""
 
 import math
 
 import numpy as np
 import pytest
 
-from spm_jax.evaluation import box_stats
+from spm_jax.analysis import box_stats
 
 
 def test_frame_bins_of_a_100_frame_video_are_the_five_stretches():

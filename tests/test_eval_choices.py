@@ -1,4 +1,4 @@
-"""spm_jax.evaluation.choices by hand, and scripts/explain_failures.py end to end."""
+"""spm_jax.analysis.choices by hand, and scripts/explain_failures.py end to end."""
 
 import os
 import subprocess
@@ -11,10 +11,10 @@ import pytest
 from spm_jax import config_file
 from spm_jax import export
 from spm_jax import models
+from spm_jax.analysis import choices
+from spm_jax.analysis import failures
 from spm_jax.data import synthetic
-from spm_jax.evaluation import choices
 from spm_jax.evaluation import datasets
-from spm_jax.evaluation import failures
 from spm_jax.evaluation import metrics
 from spm_jax.evaluation import ope
 from spm_jax.evaluation import results

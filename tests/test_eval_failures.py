@@ -1,4 +1,4 @@
-"""spm_jax.evaluation.failures by hand, and compare.py --failures end to end."""
+"""spm_jax.analysis.failures by hand, and compare.py --failures end to end."""
 
 import json
 import os
@@ -8,9 +8,9 @@ import sys
 import numpy as np
 import pytest
 
+from spm_jax.analysis import failures
 from spm_jax.data import synthetic
 from spm_jax.evaluation import datasets
-from spm_jax.evaluation import failures
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -1,4 +1,4 @@
-"""The size-response check of the box regression (spm_jax/evaluation/size_response.py)."""
+"""The size-response check of the box regression (spm_jax/analysis/size_response.py)."""
 
 import os
 import subprocess
@@ -8,9 +8,9 @@ import cv2
 import numpy as np
 import pytest
 
+from spm_jax.analysis import size_response
 from spm_jax.data import synthetic as synthetic_data
 from spm_jax.evaluation import datasets
-from spm_jax.evaluation import size_response
 from spm_jax.tracking import Tracker
 
 

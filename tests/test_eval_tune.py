@@ -1,13 +1,13 @@
-"""Grid search of tracking hyper-parameters (spm_jax/evaluation/tune.py)."""
+"""Grid search of tracking hyper-parameters (spm_jax/analysis/tune.py)."""
 
 import jax
 import ml_collections
 import numpy as np
 import pytest
 
+from spm_jax.analysis import tune
 from spm_jax.evaluation import datasets
 from spm_jax.evaluation import metrics
-from spm_jax.evaluation import tune
 
 
 def test_parse_grid_and_points():

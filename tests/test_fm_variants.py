@@ -4,7 +4,7 @@
   features instead of the relation network -- numbers against a NumPy float64
   loop, shapes and gradients of the head and of the whole model;
 * ``fm.features=('conv4',)``: single-layer regional features;
-* ``spm_jax.evaluation.recall``: best-candidate IoU and recall against hand
+* ``spm_jax.analysis.recall``: best-candidate IoU and recall against hand
   counts, and the nesting of the K candidates that lets one K = 15 pass give
   the recall of every smaller K.
 """
@@ -16,7 +16,7 @@ import pytest
 
 from spm_jax import config_file
 from spm_jax import models
-from spm_jax.evaluation import recall
+from spm_jax.analysis import recall
 from spm_jax.models import fm_head
 from spm_jax.tracking import step as step_ops
 

@@ -19,7 +19,7 @@ the repository's):
    baselines likewise (CSRT and KCF with ``contrib_python``, a Python whose
    ``cv2`` is the contrib build, since it cannot live beside ours);
 4. measures the CM candidate recall (fig. 6b) with the search region on the
-   previous ground truth (:mod:`spm_jax.evaluation.recall`);
+   previous ground truth (:mod:`spm_jax.analysis.recall`);
 5. writes ``OUT/tables.md`` (tables laid out like the paper's) and the
    success / precision plots ``OUT/plots/*.png``.
 
@@ -219,7 +219,7 @@ class Study:
     import numpy as np
     from spm_jax import config_file
     from spm_jax.evaluation import datasets
-    from spm_jax.evaluation import recall
+    from spm_jax.analysis import recall
     from spm_jax.tracking import Tracker
     from spm_jax.train import trainer
     gt_arg = TRAININGS[training].split('gt=')[-1] if 'gt=' in TRAININGS[training] else 'True'

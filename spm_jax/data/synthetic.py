@@ -355,7 +355,7 @@ def export_otb(out_dir, num_sequences, num_frames=100, seed=0, jpeg_quality=90, 
         'seed': [int(s) for s in sequence_seed(seed, i)],
         'categories': [CATEGORY_NAMES[c] for c in seq.categories],
         'target_visible': [bool(v) for v in seq.visible[:, 0]],
-        # [T][N] x, y, w, h of every object, 0-based (evaluation.failures).
+        # [T][N] x, y, w, h of every object, 0-based (analysis.failures).
         'objects': seq.boxes.astype(np.int64).tolist(),
     }
     with open(os.path.join(seq_dir, 'meta.json'), 'w') as f:

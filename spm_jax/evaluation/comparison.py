@@ -8,9 +8,9 @@ turn for each sequence (one run's results on pooled splits). Boxes are
 
 import os
 
-from spm_jax.evaluation import box_stats
+from spm_jax.analysis import box_stats
+from spm_jax.analysis import failures
 from spm_jax.evaluation import datasets
-from spm_jax.evaluation import failures
 from spm_jax.evaluation import report
 from spm_jax.evaluation import stats
 

@@ -13,7 +13,7 @@ import os
 
 import numpy as np
 
-from spm_jax.evaluation import box_stats as box_stats_lib
+from spm_jax.analysis import box_stats as box_stats_lib
 from spm_jax.evaluation import metrics
 from spm_jax.evaluation import results as results_lib
 

@@ -131,7 +131,7 @@ class Tracker:
 
     The next ``update`` searches around this box, as if the tracker had
     predicted it (re-detection by another component, ground-truth-guided
-    analyses such as :mod:`spm_jax.evaluation.recall`). Not clamped to a frame.
+    analyses such as :mod:`spm_jax.analysis.recall`). Not clamped to a frame.
     """
     if self._template is None:
       raise RuntimeError('Tracker.set_box() called before Tracker.init(frame, box)')

@@ -1,6 +1,6 @@
 """Why SPM-Tracker is on another object: was the target among its candidates?
 
-:mod:`spm_jax.evaluation.failures` says *where* a tracker is when it is off the
+:mod:`spm_jax.analysis.failures` says *where* a tracker is when it is off the
 target; this module says, for SPM-Tracker on the procedural videos, *which
 part of the tracking step* put it there. For every frame on which the tracker
 is on another object (``same category`` or ``other category``) while the
@@ -25,7 +25,7 @@ Boxes: x, y, w, h with the top-left corner, in the sequence's pixel numbers
 
 import numpy as np
 
-from spm_jax.evaluation import failures
+from spm_jax.analysis import failures
 from spm_jax.evaluation import metrics
 from spm_jax.evaluation import ope
 

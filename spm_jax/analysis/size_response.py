@@ -1,7 +1,7 @@
 """How far the tracking step corrects a wrong box size: a check of the box regression.
 
 A tracker's box size is only as good as its regression's answer to a size that
-is off. Here, as in the recall protocol (:mod:`spm_jax.evaluation.recall`),
+is off. Here, as in the recall protocol (:mod:`spm_jax.analysis.recall`),
 each frame's search region is centred on the previous frame's ground truth,
 but the tracked size is set to the previous ground-truth size times a factor
 ``f``; the step's own estimate for the frame (``Tracker.last_outputs
