@@ -145,7 +145,7 @@ def list_image_files(folder):
   """
   if not os.path.isdir(folder):
     raise VideoReadError(f'frame folder {folder!r} does not exist')
-  from spm_jax.evaluation.datasets import list_images
+  from spm_jax.evaluation.benchmarks.base import list_images
   paths = list_images(folder)
   if not paths:
     raise VideoReadError(f'frame folder {folder!r} holds no image '

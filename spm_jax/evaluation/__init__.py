@@ -1,7 +1,7 @@
 """Benchmark evaluation: loaders, OPE and VOT protocols, metrics, plots.
 
 Modules: ``metrics`` (success / precision / normalized precision), ``datasets``
-(lazy sequence loaders of the benchmarks), ``tables`` (benchmark tables
+(the benchmarks by name; one lazy loader module each in ``benchmarks``), ``tables`` (benchmark tables
 kept as data: sequence lists, frame ranges, attributes), ``results`` (result-file formats), ``ope``
 (one-pass evaluation runner), ``report`` (scores of result folders), ``vot``
 (supervised reset protocol and EAO), ``stats`` (paired and two-level
