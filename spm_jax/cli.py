@@ -11,13 +11,13 @@
   130, no traceback). Deferring the signal keeps ``KeyboardInterrupt`` out of
   JAX compilation, OpenCV writers and imports, where it can crash the process.
 
-argparse scripts::
+Every command line uses absl flags (``config_flags`` for ``--config``)::
 
-  def main(argv=None):
-    parser = ...; cli.add_verbose_flag(parser)
-    return cli.run(lambda: run(parser.parse_args(argv)), argv)
+  def main(argv):
+    ...
 
-absl scripts: ``cli.absl_run(main)`` in place of ``app.run(main)``.
+  if __name__ == '__main__':
+    cli.absl_run(main)     # in place of app.run(main); tests: cli.absl_run(main, [...])
 """
 
 import os
@@ -147,17 +147,66 @@ def run(fn, argv=None):
   return result
 
 
-def absl_run(main):
-  """``absl.app.run(main)`` with the behaviour of the module docstring.
+_script_flags = set()  # Names that the last define_flags of absl_run defined.
 
-  Flag parsing happens inside, so an unknown ``--config.FIELD`` is a one-line
-  error too. Adds the boolean flag ``--verbose``.
+
+def _redefine(flag_values, define_flags):
+  """Deletes the flags of the last ``define_flags`` (and their ``--config.*``), runs this one."""
+  for name in list(flag_values):
+    if name in _script_flags or name.split('.')[0] in _script_flags:
+      delattr(flag_values, name)
+  before = set(flag_values)
+  define_flags()
+  _script_flags.clear()
+  _script_flags.update(set(flag_values) - before)
+
+
+def absl_run(main, argv=None, define_flags=None):
+  """Parses the absl flags and returns ``main(args)``, with the behaviour of the module docstring.
+
+  As ``absl.app.run(main)`` (``--help``, absl logging on stderr), and also: a bad
+  flag value or an unknown flag or ``--config.FIELD`` is a one-line error, and it
+  returns ``main``'s result instead of exiting, so a test can call it in-process
+  again and again. Adds the boolean flag ``--verbose``.
+
+  Args:
+    main: function of the positional arguments (program name first).
+    argv: the arguments after the program name (default ``sys.argv[1:]``); every
+      flag not in it takes its default, whatever an earlier call gave it.
+    define_flags: function defining the command's flags, called here after the
+      flags of the previous ``define_flags`` are deleted, so that commands with
+      flags of the same name (``--out``, ``--config``) run in one process.
   """
   from absl import app  # pylint: disable=import-outside-toplevel
   from absl import flags  # pylint: disable=import-outside-toplevel
+  from absl import logging  # pylint: disable=import-outside-toplevel
   if 'verbose' not in flags.FLAGS:
     flags.DEFINE_bool('verbose', False, 'Print the traceback with an error message.')
-  run(lambda: app.run(main))
+  argv = sys.argv[1:] if argv is None else list(argv)
+
+  def parse_and_run():
+    app.define_help_flags()
+    if define_flags is not None:
+      _redefine(flags.FLAGS, define_flags)
+    flags.FLAGS.unparse_flags()
+    saved = sys.argv[:]
+    sys.argv[1:] = argv  # config_flags reads the --config.FIELD overrides from sys.argv.
+    try:
+      args = flags.FLAGS([sys.argv[0]] + argv)
+    except flags.Error as e:
+      lines = [line.strip() for line in str(e).splitlines() if line.strip()]
+      if any(line.startswith('Traceback') for line in lines):  # config_flags: keep the cause.
+        lines = [lines[0], lines[-1]]
+      raise UserError('; '.join(lines)) from e
+    finally:
+      sys.argv[:] = saved
+    logging.use_absl_handler()
+    try:
+      return main(args)
+    except app.UsageError as e:
+      raise UserError(one_line(e)) from e
+
+  return run(parse_and_run, argv)
 
 
 def check_writable_folder(path, what='--out'):

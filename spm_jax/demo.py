@@ -18,40 +18,44 @@ error with exit code 2 (``--verbose`` adds the traceback), Ctrl-C exits with
 code 130 and leaves earlier outputs as they were.
 """
 
-import argparse
 import os
 
 import numpy as np
+from absl import app
+from absl import flags
 
 from spm_jax import cli
 from spm_jax import embedded_models
 
+FLAGS = flags.FLAGS
+DEFAULT_FRAMES = 120  # Length of the generated video.
+DEFAULT_SEED = 2026  # Its seed.
 
-def build_parser():
-  """The command-line parser (its defaults are the README command's)."""
-  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  parser.add_argument('--out', default='outputs/demo', help='output folder')
-  parser.add_argument('--frames', type=int, default=120, help='video length (>= 2)')
-  parser.add_argument('--seed', type=int, default=2026, help='video seed')
-  parser.add_argument('--checkpoint', default=None,
-                      help='exported model folder (config.json + variables.msgpack) or '
-                           f'embedded model name ({embedded_models.names()}); '
-                           'default: the embedded default model')
-  cli.add_verbose_flag(parser)
-  return parser
+
+def define_flags():
+  """The command line, its defaults the README command's (``cli.absl_run`` defines it)."""
+  flags.DEFINE_string('out', 'outputs/demo', 'Output folder.')
+  flags.DEFINE_integer('frames', DEFAULT_FRAMES, 'Video length (>= 2).')
+  flags.DEFINE_integer('seed', DEFAULT_SEED, 'Video seed.')
+  flags.DEFINE_string('checkpoint', None, 'Exported model folder (config.json + '
+                      f'variables.msgpack) or embedded model name ({embedded_models.names()}); '
+                      'default: the embedded default model.')
 
 
 def main(argv=None):
-  """Runs the demo; returns dict ``video``, ``results`` (paths), ``fps``, ``auc``.
+  """Runs the demo on ``argv`` (without the program name; default ``sys.argv[1:]``).
 
-  Exits with code 2 on bad arguments and 130 after Ctrl-C (``spm_jax.cli``).
+  Returns:
+    dict ``video``, ``results`` (paths), ``fps``, ``auc``. Exits with code 2 on
+    bad arguments and 130 after Ctrl-C (``spm_jax.cli``).
   """
-  return cli.run(lambda: _run(argv), argv)
+  return cli.absl_run(_run, argv, define_flags)
 
 
 def _run(argv):
-  parser = build_parser()
-  args = parser.parse_args(argv)
+  if len(argv) > 1:
+    raise app.UsageError(f'unexpected arguments: {argv[1:]}')
+  args = FLAGS
   if args.frames < 2:
     raise cli.UserError(f'--frames must be at least 2, got {args.frames}')
   if not 0 <= args.seed < 2 ** 32:

@@ -16,28 +16,22 @@ import sys
 import numpy as np
 
 from spm_jax import cli
-from spm_jax import config_file
 from spm_jax import video_io
 
 UserError = cli.UserError
 
 
-def load_config(spec):
-  """``path/to/config.py[:arg]`` -> the file's ``get_config(arg)``; UserError otherwise."""
-  try:
-    return config_file.load(spec)
-  except FileNotFoundError as e:
-    raise UserError(str(e)) from e
-  except (ValueError, KeyError, TypeError) as e:
-    raise UserError(f'cannot build the config {spec!r}: {e}') from e
+def build_tracker(config, checkpoint):
+  """A Tracker from ``--config`` / ``--checkpoint`` (``scripts/track.py``'s docstring).
 
-
-def build_tracker(config_spec, checkpoint):
-  """A Tracker from ``--config`` / ``--checkpoint`` (see the module docstring)."""
+  Args:
+    config: ml_collections.ConfigDict of the model, or None (the checkpoint's).
+    checkpoint: exported model folder or embedded model name, or None (the
+      embedded default model).
+  """
   import jax  # pylint: disable=import-outside-toplevel
   from spm_jax import export, models  # pylint: disable=import-outside-toplevel
   from spm_jax.tracking import Tracker  # pylint: disable=import-outside-toplevel
-  config = load_config(config_spec) if config_spec else None
   if checkpoint:
     try:
       config, variables = export.load_checked(checkpoint, config)
@@ -109,11 +103,11 @@ def check_args(args):
     except ValueError as e:
       raise UserError(f'--box: {e}') from e
   if args.max_frames is not None and args.max_frames < 1:
-    raise UserError(f'--max-frames must be positive, got {args.max_frames}')
+    raise UserError(f'--max_frames must be positive, got {args.max_frames}')
   if args.fps is not None and not (np.isfinite(args.fps) and args.fps > 0):
     raise UserError(f'--fps must be a positive number of frames per second, got {args.fps:g}')
   if args.log_every < 0:
-    raise UserError(f'--log-every must be 0 (only at the end) or positive, got {args.log_every}')
+    raise UserError(f'--log_every must be 0 (only at the end) or positive, got {args.log_every}')
   if len(args.codec) != 4:
     raise UserError(f'--codec must be a four-character code such as mp4v, got {args.codec!r}')
   if args.name is not None and (not args.name or os.sep in args.name or args.name in ('.', '..')):
@@ -125,6 +119,11 @@ def check_args(args):
   if args.checkpoint is not None and not os.path.isdir(args.checkpoint):
     raise UserError(f'--checkpoint {args.checkpoint!r} is not a folder (an exported model '
                     'folder holds config.json and variables.msgpack)')
+  try:
+    if args.config is not None:
+      args.config.keys()  # A config file that failed to load raises on first access.
+  except OSError as e:
+    raise UserError(f'--config: {str(e).splitlines()[-1].strip()}') from e  # The cause.
   cli.check_writable_folder(args.out, '--out')
   return box
 
@@ -171,8 +170,12 @@ def tracked_frames(tracker, first, box, frames, meter, source='the video'):
 
 
 def track(args):
-  """Tracks ``args``' source (``scripts/track.py``'s arguments); returns a dict of output
-  paths, ``fps`` and ``num_frames``."""
+  """Tracks ``args``' source; returns a dict of output paths, ``fps`` and ``num_frames``.
+
+  Args:
+    args: ``scripts/track.py``'s flags (its absl FLAGS, or any object with those
+      attributes; ``config`` an ml_collections.ConfigDict or None).
+  """
   box = check_args(args)
   try:
     source = video_io.FrameSource.open(video=args.video, frames=args.frames, webcam=args.webcam,

@@ -86,8 +86,8 @@ def test_first_failed_run_leaves_no_video(video, tmp_path, capsys):
 @pytest.mark.parametrize('args, needles', [
     (['--fps', '-5'], ['--fps', '-5']),
     (['--fps', 'nan'], ['--fps']),
-    (['--max-frames', '0'], ['--max-frames']),
-    (['--log-every', '-1'], ['--log-every']),
+    (['--max_frames', '0'], ['--max_frames']),
+    (['--log_every', '-1'], ['--log_every']),
     (['--box', '1,2,3'], ['--box', '4 numbers']),
     (['--name', 'a/b'], ['--name']),
 ])

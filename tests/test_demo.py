@@ -38,7 +38,7 @@ def _read_video(path):
 def test_readme_demo_command(tmp_path):
   """The exact README command (default length) from another working directory."""
   from spm_jax import demo
-  num_frames = demo.build_parser().get_default('frames')
+  num_frames = demo.DEFAULT_FRAMES
   proc = _run(['--out', 'outputs/demo'], cwd=tmp_path)
   assert proc.returncode == 0, proc.stderr[-3000:]
   out = tmp_path / 'outputs' / 'demo'
@@ -56,7 +56,7 @@ def test_readme_demo_command(tmp_path):
   assert np.all(np.isfinite(boxes)) and np.all(boxes[:, 2:] > 0)
   # The first line is the initial (ground-truth) box.
   from spm_jax.data import synthetic
-  seed = demo.build_parser().get_default('seed')
+  seed = demo.DEFAULT_SEED
   gt0 = synthetic.generate_sequence(seed, num_frames=2).boxes[0, 0]
   np.testing.assert_allclose(boxes[0], gt0, atol=0.01)
   # The AUC it prints is a valid number (its value depends on the embedded default model).

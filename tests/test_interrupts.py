@@ -64,7 +64,7 @@ def _track(video, out):
   for name, data in EARLIER.items():
     (out / name).write_bytes(data)
   return _start([os.path.join(SCRIPTS, 'track.py'), '--video', path, '--box', box,
-                 '--out', str(out), '--log-every', '10'])
+                 '--out', str(out), '--log_every', '10'])
 
 
 def _assert_clean(rc, err, out):

@@ -69,7 +69,7 @@ def test_track_video_end_to_end(clip, runlocal_checkpoint, tmp_path):
   out = tmp_path / 'out'
   proc = subprocess.run(
       [sys.executable, SCRIPT, '--video', video, '--box', box, '--out', str(out),
-       '--checkpoint', runlocal_checkpoint, '--dump-scores', '--draw-proposals'],
+       '--checkpoint', runlocal_checkpoint, '--dump_scores', '--draw_proposals'],
       capture_output=True, text=True, timeout=600, cwd=str(tmp_path))
   assert proc.returncode == 0, proc.stderr[-3000:]
   assert 'fps' in proc.stdout and str(out / 'clip.mp4') in proc.stdout
