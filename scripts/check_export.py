@@ -12,8 +12,27 @@ folder (or embedded model name: ``default``, ``procedural``) the export was
 written from (default: the embedded default model).
 """
 
-import argparse
 import json
+
+from absl import app
+from absl import flags
+
+from spm_jax import cli
+
+FLAGS = flags.FLAGS
+
+
+def define_flags():
+  """The command line (``cli.absl_run`` defines it when the command runs)."""
+  flags.DEFINE_string('export', None, 'Folder of export_model.py --format ...')
+  flags.mark_flag_as_required('export')
+  flags.DEFINE_string('model', None,
+                      'Model folder or embedded model name (default: the embedded default).')
+  flags.DEFINE_string('otb', None, 'Folder in OTB layout (img/, groundtruth_rect.txt).')
+  flags.DEFINE_list('sequences', None, 'Sequence names (default: the first 2).')
+  flags.DEFINE_integer('synthetic', 0, 'Frames of a generated video.', lower_bound=0)
+  flags.DEFINE_integer('frames', None, 'At most this many frames per sequence.', lower_bound=1)
+  flags.DEFINE_string('json', None, 'Write the summaries to this file.')
 
 
 def _sequences(args):
@@ -25,7 +44,7 @@ def _sequences(args):
     yield 'synthetic', iter(seq.frames), tuple(float(v) for v in seq.boxes[0][0])
   if args.otb:
     data = datasets.otb_folder(args.otb)
-    names = args.sequences.split(',') if args.sequences else list(data)[:2]
+    names = args.sequences or data.names[:2]
     for name in names:
       seq = data[name]
       frames = seq.iter_frames()
@@ -35,18 +54,16 @@ def _sequences(args):
 
 
 def main(argv=None):
-  parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-  parser.add_argument('--export', required=True, help='folder of export_model.py --format ...')
-  parser.add_argument('--model', default=None,
-                      help='model folder or embedded model name (default: the embedded default)')
-  parser.add_argument('--otb', default=None, help='folder in OTB layout (img/, groundtruth_rect.txt)')
-  parser.add_argument('--sequences', default=None, help='comma-separated names (default: first 2)')
-  parser.add_argument('--synthetic', type=int, default=0, help='frames of a generated video')
-  parser.add_argument('--frames', type=int, default=None, help='at most this many frames per sequence')
-  parser.add_argument('--json', default=None, help='write the summaries to this file')
-  args = parser.parse_args(argv)
+  """Runs the script on ``argv`` (without the program name; default ``sys.argv[1:]``)."""
+  return cli.absl_run(_run, argv, define_flags)
+
+
+def _run(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f'unexpected arguments: {argv[1:]}')
+  args = FLAGS
   if not args.otb and not args.synthetic:
-    parser.error('give --otb and / or --synthetic N')
+    raise cli.UserError('give --otb and / or --synthetic N')
 
   from spm_jax import export  # pylint: disable=import-outside-toplevel
   from spm_jax.deploy import compare, runtime  # pylint: disable=import-outside-toplevel

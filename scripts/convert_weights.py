@@ -12,7 +12,7 @@ pysot's ImageNet AlexNet-BN backbone (training initialisation; its BatchNorm
 placement differs from our backbone, so only the convolutions can be imported,
 see spm_jax/convert.py)::
 
-  python scripts/convert_weights.py pysot --backbone alexnet-bn.pth --conv-only \
+  python scripts/convert_weights.py pysot --backbone alexnet-bn.pth --conv_only \
       --out models/pysot_init
   python scripts/train.py --config CONFIG --workdir /tmp/run \
       --config.init_backbone=models/pysot_init/backbone.msgpack
@@ -29,12 +29,31 @@ the same state dicts need nothing more.
 """
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
-import argparse
 import os
+
+from absl import app
+from absl import flags
+from ml_collections import config_flags
 
 from spm_jax import cli  # pylint: disable=g-bad-import-order
 
 BACKBONE_FILE = 'backbone.msgpack'
+SOURCES = {'release': ('cm', 'fm'), 'pysot': ('backbone',)}  # Source -> its weight flags.
+FLAGS = flags.FLAGS
+
+
+def define_flags():
+  """The command line (``cli.absl_run`` defines it when the command runs)."""
+  flags.DEFINE_string('out', None, 'Output model folder.')
+  flags.mark_flag_as_required('out')
+  config_flags.DEFINE_config_file(
+      'config', None, "Config file[:arg] (release default: configs/spm_alexnet.py; pysot default: "
+      "configs/spm_alexnet.py with backbone.norm='batchnorm' and ungrouped convolutions).")
+  flags.DEFINE_string('cm', None, "release: the authors' cm_stage.pt (or .npz).")
+  flags.DEFINE_string('fm', None, "release: the authors' fm_stage.pt (or .npz).")
+  flags.DEFINE_string('backbone', None, "pysot: pysot's alexnet-bn.pth (or .npz).")
+  flags.DEFINE_bool('conv_only', False, 'pysot: import the five convolutions only (our '
+                    'BatchNorms sit elsewhere).')
 
 
 def load_state_dict(path):
@@ -46,67 +65,46 @@ def load_state_dict(path):
     raise cli.UserError(str(e)) from e
 
 
-def load_config(spec):
-  """``path/to/config.py[:arg]`` -> the file's ``get_config(arg)``."""
-  from spm_jax import config_file
-  try:
-    return config_file.load(spec)
-  except FileNotFoundError as e:
-    raise cli.UserError(f'--config: {e}') from e
-
-
 def main(argv=None):
-  """Runs the script; exits 2 on bad input and 130 after Ctrl-C (``spm_jax.cli``)."""
-  return cli.run(lambda: _run(argv), argv)
+  """Runs the script on ``argv`` (``release`` or ``pysot`` and the flags, without the program
+  name; default ``sys.argv[1:]``); exits 2 on bad input and 130 after Ctrl-C (``spm_jax.cli``)."""
+  return cli.absl_run(_run, argv, define_flags)
 
 
 def _run(argv):
-  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                   formatter_class=argparse.RawDescriptionHelpFormatter,
-                                   epilog=__doc__)
-  sub = parser.add_subparsers(dest='source', required=True)
-  rel = sub.add_parser('release', help="the authors' cm_stage.pt + fm_stage.pt")
-  rel.add_argument('--cm', required=True, help='cm_stage.pt (or .npz)')
-  rel.add_argument('--fm', required=True, help='fm_stage.pt (or .npz)')
-  pys = sub.add_parser('pysot', help="pysot's alexnet-bn.pth backbone")
-  pys.add_argument('--backbone', required=True, help='alexnet-bn.pth (or .npz)')
-  pys.add_argument('--conv-only', '--conv_only', dest='conv_only', action='store_true',
-                   help='import the five convolutions only (our BatchNorms sit elsewhere)')
-  for p in (rel, pys):
-    p.add_argument('--config', default=None,
-                   help='config file[:arg] (release default: configs/spm_alexnet.py; pysot '
-                        "default: configs/spm_alexnet.py with backbone.norm='batchnorm' and "
-                        'ungrouped convolutions)')
-    p.add_argument('--out', required=True, help='output model folder')
-    cli.add_verbose_flag(p)
-  args = parser.parse_args(argv)
-  cli.check_writable_folder(args.out, '--out')
+  if len(argv) != 2 or argv[1] not in SOURCES:
+    raise app.UsageError(f'give one source, release or pysot, before the flags; got {argv[1:]}')
+  source = argv[1]
+  for name in SOURCES[source]:
+    if FLAGS[name].value is None:
+      raise cli.UserError(f'{source} needs --{name}')
+  config = cli.loaded_config(FLAGS)
+  cli.check_writable_folder(FLAGS.out, '--out')
 
   from spm_jax import convert, export
-  config = load_config(args.config) if args.config else None
   try:
-    if args.source == 'release':
-      config, variables = convert.convert_release(load_state_dict(args.cm),
-                                                  load_state_dict(args.fm), config)
+    if source == 'release':
+      config, variables = convert.convert_release(load_state_dict(FLAGS.cm),
+                                                  load_state_dict(FLAGS.fm), config)
     else:
       if config is None:
         config = convert.release_config()
         config.model.backbone.norm = 'batchnorm'
         config.model.backbone.groups = (1, 1, 1, 1, 1)
-      variables = convert.convert_pysot_alexnet(load_state_dict(args.backbone), config,
-                                                conv_only=args.conv_only)
+      variables = convert.convert_pysot_alexnet(load_state_dict(FLAGS.backbone), config,
+                                                conv_only=FLAGS.conv_only)
   except ValueError as e:
     raise cli.UserError(str(e)) from e
-  export.save_model(args.out, config, variables)
-  print(f'wrote {os.path.abspath(args.out)} '
+  export.save_model(FLAGS.out, config, variables)
+  print(f'wrote {os.path.abspath(FLAGS.out)} '
         f'({export.CONFIG_FILE} + {export.VARIABLES_FILE})')
-  if args.source == 'pysot':
+  if source == 'pysot':
     # The backbone alone, in the format of config.init_backbone (spm_jax.train.state).
     import flax.serialization
     tree = {'params': variables['params']['backbone']}
     if 'backbone' in variables.get('batch_stats', {}):
       tree['batch_stats'] = variables['batch_stats']['backbone']
-    path = os.path.join(args.out, BACKBONE_FILE)
+    path = os.path.join(FLAGS.out, BACKBONE_FILE)
     with open(path, 'wb') as f:
       f.write(flax.serialization.msgpack_serialize(tree))
     print(f'wrote {os.path.abspath(path)} (train with --config.init_backbone={path})')

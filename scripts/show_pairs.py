@@ -3,7 +3,7 @@ r"""Draws training pairs of a config's data into one PNG, to check the boxes by 
 ::
 
   python scripts/show_pairs.py --config configs/synthetic.py --data_dir /data/tfds \
-      --stills spm_yolo_stills/coco128 spm_voc_stills/kangaroo --videos \
+      --stills spm_yolo_stills/coco128,spm_voc_stills/kangaroo --videos= \
       --pairs 12 --out pairs.png
 
 Each row of the sheet is one pair, as the training step gets it: the template
@@ -11,20 +11,39 @@ crop with its object's box (green), and the search crop with the template's own
 instance (green, same-instance pairs) and the CM positives, every visible
 object of the template's category (yellow); the row's caption names the pair
 type, the source and the number of positive anchors. ``--videos`` /
-``--stills`` replace ``config.data.videos`` / ``.stills`` (an empty list
-drops that kind).
+``--stills`` (comma-separated) replace ``config.data.videos`` / ``.stills``
+(an empty value, ``--videos=``, drops that kind).
 """
 
-import argparse
 import os
 
 import cv2
 import numpy as np
+from absl import app
+from absl import flags
+from ml_collections import config_flags
 
-from spm_jax import config_file  # pylint: disable=wrong-import-position
-from spm_jax.data import pipeline, sampler  # pylint: disable=wrong-import-position
+from spm_jax import cli
+from spm_jax.data import pipeline, sampler
 
 GREEN, YELLOW = (0, 220, 0), (255, 220, 0)
+DEFAULT_CONFIG = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                              'configs', 'synthetic.py')
+FLAGS = flags.FLAGS
+
+
+def define_flags():
+  """The command line (``cli.absl_run`` defines it when the command runs)."""
+  config_flags.DEFINE_config_file('config', DEFAULT_CONFIG, 'Config file[:arg].',
+                                  lock_config=False)
+  flags.DEFINE_string('data_dir', None, "tfds data_dir (default: the config's).")
+  flags.DEFINE_list('videos', None, 'tfds names of video datasets (--videos= for none).')
+  flags.DEFINE_list('stills', None, 'tfds names of still datasets (--stills= for none).')
+  flags.DEFINE_integer('pairs', 12, 'Pairs to draw.', lower_bound=1)
+  flags.DEFINE_integer('columns', 2, 'Pairs side by side.')
+  flags.DEFINE_integer('seed', 0, 'Sampling seed.')
+  flags.DEFINE_string('out', None, 'PNG file to write.')
+  flags.mark_flag_as_required('out')
 
 
 def _boxes(img, boxes, colour):
@@ -52,18 +71,15 @@ def draw_pair(batch, i):
 
 
 def main(argv=None):
-  parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-  parser.add_argument('--config', default='configs/synthetic.py', help='config file[:arg]')
-  parser.add_argument('--data_dir', default=None, help='tfds data_dir (default: the config\'s)')
-  parser.add_argument('--videos', nargs='*', default=None, help='tfds names of video datasets')
-  parser.add_argument('--stills', nargs='*', default=None, help='tfds names of still datasets')
-  parser.add_argument('--pairs', type=int, default=12, help='pairs to draw')
-  parser.add_argument('--columns', type=int, default=2, help='pairs side by side')
-  parser.add_argument('--seed', type=int, default=0)
-  parser.add_argument('--out', required=True, help='PNG file to write')
-  args = parser.parse_args(argv)
-  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-  config = config_file.load(args.config, root=root)
+  """Runs the script on ``argv`` (without the program name; default ``sys.argv[1:]``)."""
+  return cli.absl_run(_run, argv, define_flags)
+
+
+def _run(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f'unexpected arguments: {argv[1:]}')
+  args = FLAGS
+  config = cli.loaded_config(args)
   data, model = config.data, config.model
   with data.unlocked(), model.unlocked():
     if args.data_dir is not None:

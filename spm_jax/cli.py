@@ -13,11 +13,20 @@
 
 Every command line uses absl flags (``config_flags`` for ``--config``)::
 
-  def main(argv):
+  def main(argv):             # absl's: the positional arguments, program name first
     ...
 
   if __name__ == '__main__':
-    cli.absl_run(main)     # in place of app.run(main); tests: cli.absl_run(main, [...])
+    cli.absl_run(main)        # in place of app.run(main)
+
+Commands that tests run in-process define their flags in a function and expose
+``main(argv=None)``, ``argv`` without the program name::
+
+  def define_flags():
+    flags.DEFINE_string('out', ...)
+
+  def main(argv=None):
+    return cli.absl_run(_run, argv, define_flags)
 """
 
 import os
@@ -114,12 +123,6 @@ def _report(exc, verbose):
   return code
 
 
-def add_verbose_flag(parser):
-  """Adds ``--verbose`` (tracebacks with the error messages) to an argparse parser."""
-  parser.add_argument(VERBOSE_FLAG, action='store_true',
-                      help='print the traceback with an error message')
-
-
 def run(fn, argv=None):
   """Calls ``fn()`` with the behaviour of the module docstring; returns its result.
 
@@ -207,6 +210,22 @@ def absl_run(main, argv=None, define_flags=None):
       raise UserError(one_line(e)) from e
 
   return run(parse_and_run, argv)
+
+
+def loaded_config(args, name='config'):
+  """``args.<name>``, a ``config_flags`` config, checked: a ConfigDict or None (flag not given).
+
+  Raises:
+    UserError naming ``--<name>`` and the cause when its file failed to load
+    (config_flags reports that only when the config is first used).
+  """
+  config = getattr(args, name)
+  try:
+    if config is not None:
+      config.keys()
+  except OSError as e:
+    raise UserError(f'--{name}: {str(e).splitlines()[-1].strip()}') from e
+  return config
 
 
 def check_writable_folder(path, what='--out'):

@@ -1,7 +1,7 @@
 """Configs named on a command line as ``path/to/config.py[:arg]`` (big_vision style).
 
-Scripts that take ``--config`` through ml_collections' ``config_flags`` get
-this for free; the argparse scripts (track, convert_weights) call :func:`load`.
+The command lines take ``--config`` through ml_collections' ``config_flags``;
+code given such a string calls :func:`load`.
 Configs and code that need a config of ``configs/`` by name use
 :func:`load_module` / :func:`get_config`: the folder is not an importable
 package.

@@ -396,7 +396,7 @@ def convert_pysot_alexnet(state, config, variables=None, conv_only=False):
   if not conv_only and blocking:
     raise ValueError('pysot\'s AlexNet does not match our backbone, so alexnet-bn.pth cannot be '
                      'imported exactly:\n  ' + '\n  '.join(blocking) +
-                     '\nUse conv_only=True (--conv-only) to import the convolution weights as an '
+                     '\nUse conv_only=True (--conv_only) to import the convolution weights as an '
                      'initialisation for training.')
   if shape_blocking:
     raise ValueError('cannot load alexnet-bn.pth convolutions:\n  ' + '\n  '.join(shape_blocking))

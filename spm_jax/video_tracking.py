@@ -119,11 +119,7 @@ def check_args(args):
   if args.checkpoint is not None and not os.path.isdir(args.checkpoint):
     raise UserError(f'--checkpoint {args.checkpoint!r} is not a folder (an exported model '
                     'folder holds config.json and variables.msgpack)')
-  try:
-    if args.config is not None:
-      args.config.keys()  # A config file that failed to load raises on first access.
-  except OSError as e:
-    raise UserError(f'--config: {str(e).splitlines()[-1].strip()}') from e  # The cause.
+  cli.loaded_config(args)
   cli.check_writable_folder(args.out, '--out')
   return box
 

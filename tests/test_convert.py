@@ -464,7 +464,7 @@ def test_torch_round_trip(small, tmp_path):
 
 
 def test_script_pysot_writes_init_backbone(tmp_path):
-  """``pysot --conv-only`` writes a backbone file that spm_jax.train.state accepts."""
+  """``pysot --conv_only`` writes a backbone file that spm_jax.train.state accepts."""
   config = _pysot_config()
   np.savez(tmp_path / 'alexnet.npz', **_pysot_state(config))
   config_path = tmp_path / 'pysot_config.py'
@@ -480,7 +480,7 @@ def test_script_pysot_writes_init_backbone(tmp_path):
             '--backbone', str(tmp_path / 'alexnet.npz'), '--config', str(config_path),
             '--out', str(tmp_path / 'out')]
   env = dict(os.environ, PYTHONPATH=ROOT)
-  proc = subprocess.run(script + ['--conv-only'], capture_output=True, text=True, timeout=300,
+  proc = subprocess.run(script + ['--conv_only'], capture_output=True, text=True, timeout=300,
                         env=env)
   assert proc.returncode == 0, proc.stderr[-3000:]
   state_lib = pytest.importorskip('spm_jax.train.state')

@@ -265,9 +265,9 @@ def test_show_pairs_draws_a_batch_of_stills(tmp_path):
   _yolo(tmp_path / 'y')
   prepare.prepare('spm_yolo_stills/mine', str(tmp_path / 'tfds'), str(tmp_path / 'y'))
   out = tmp_path / 'pairs.png'
-  show_pairs.main(['--config', 'configs/synthetic.py:runlocal', '--data_dir', str(tmp_path / 'tfds'),
-                   '--stills', 'spm_yolo_stills/mine', '--videos', '--pairs', '3', '--columns', '2',
-                   '--out', str(out)])
+  show_pairs.main(['--config', os.path.join(root, 'configs', 'synthetic.py') + ':runlocal',
+                   '--data_dir', str(tmp_path / 'tfds'), '--stills', 'spm_yolo_stills/mine',
+                   '--videos=', '--pairs', '3', '--columns', '2', '--out', str(out)])
   sheet = cv2.imread(str(out))
   # Two rows of two pairs: template 127 + 6 + search crop, search crop + 22 caption pixels high.
   assert sheet.shape[0] % 2 == 0 and sheet.shape[1] % 2 == 0
