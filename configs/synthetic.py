@@ -8,8 +8,8 @@ first, about a minute; nothing is downloaded)::
 
 Evaluate on the 400 held-out test videos (seeds ``(1000, i)``)::
 
-  python -m spm_jax.data.synthetic --out /tmp/synth_test --num-sequences 400 \
-      --num-frames 100 --seed 1000
+  python -m spm_jax.data.synthetic --out /tmp/synth_test --num_sequences 400 \
+      --num_frames 100 --seed 1000
   python scripts/evaluate.py --config configs/synthetic.py --checkpoint /tmp/spm_synth \
       --dataset otb_folder --data_dir /tmp/synth_test --out /tmp/results
 

@@ -58,7 +58,7 @@ def _read_tree(root):
 
 
 def test_otb_exporter_deterministic(tmp_path):
-  args = ['--num-sequences', '2', '--num-frames', '6', '--seed', '7']
+  args = ['--num_sequences', '2', '--num_frames', '6', '--seed', '7']
   synthetic.main(['--out', str(tmp_path / 'a')] + args)
   synthetic.main(['--out', str(tmp_path / 'b')] + args)
   a, b = _read_tree(tmp_path / 'a'), _read_tree(tmp_path / 'b')

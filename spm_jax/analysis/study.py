@@ -153,7 +153,7 @@ class Study:
     if os.path.isdir(test_dir) and len(os.listdir(test_dir)) >= n:
       return test_dir
     self.run_command([sys.executable, '-m', 'spm_jax.data.synthetic', '--out', test_dir,
-                      '--num-sequences', str(n), '--num-frames', str(self.num_frames),
+                      '--num_sequences', str(n), '--num_frames', str(self.num_frames),
                       '--seed', str(self.test_seed)], os.path.join(out, 'study.log'))
     return test_dir
 

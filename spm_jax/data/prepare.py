@@ -13,9 +13,11 @@
 Files are ``array_record``; nothing is downloaded.
 """
 
-import argparse
-
 import tensorflow_datasets as tfds
+from absl import app
+from absl import flags
+
+from spm_jax import cli
 
 from spm_jax.data import tfds_coco, tfds_folders, tfds_photo_videos, tfds_synthetic, tfds_videos
 
@@ -54,12 +56,23 @@ def load_source(dataset, data_dir, split='train'):
   return get_builder(dataset, data_dir).as_data_source(split=split)
 
 
+def define_flags():
+  """The command line (``cli.absl_run`` defines it when the command runs)."""
+  flags.DEFINE_string('dataset', None, 'name/config, e.g. spm_tracking_videos/got10k.')
+  flags.DEFINE_string('data_dir', None, 'tfds data folder to write.')
+  flags.DEFINE_string('manual_dir', None, 'Folder holding the dataset as distributed.')
+  flags.mark_flags_as_required(['dataset', 'data_dir'])
+
+
 def main(argv=None):
-  parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-  parser.add_argument('--dataset', required=True, help='name/config, e.g. spm_tracking_videos/got10k')
-  parser.add_argument('--data_dir', required=True, help='tfds data folder to write')
-  parser.add_argument('--manual_dir', default=None, help='folder holding the dataset as distributed')
-  args = parser.parse_args(argv)
+  """Runs the command on ``argv`` (without the program name; default ``sys.argv[1:]``)."""
+  return cli.absl_run(_run, argv, define_flags)
+
+
+def _run(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f'unexpected arguments: {argv[1:]}')
+  args = flags.FLAGS
   builder = prepare(args.dataset, args.data_dir, args.manual_dir)
   print(f'{args.dataset}: {builder.info.splits["train"].num_examples} examples in '
         f'{builder.data_dir}; skipped images: {builder.skipped_images}')

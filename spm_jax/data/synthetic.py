@@ -21,21 +21,24 @@ seeded by ``seed``: the same seed gives the same frames, bit for bit.
 
 Exporter (OTB layout, 1-based boxes like OTB)::
 
-  python -m spm_jax.data.synthetic --out DIR --num-sequences N \
-      --num-frames T --seed S
+  python -m spm_jax.data.synthetic --out DIR --num_sequences N \
+      --num_frames T --seed S
 
 writes ``DIR/synth_0000/img/0001.jpg ...``, ``DIR/synth_0000/groundtruth_rect.txt``
 (``x,y,w,h`` per line) and ``DIR/synth_0000/meta.json`` (categories, the
 target's per-frame visibility and every object's 0-based boxes).
 """
 
-import argparse
 import dataclasses
 import json
 import os
 
 import cv2
 import numpy as np
+from absl import app
+from absl import flags
+
+from spm_jax import cli
 
 SHAPES = ('ellipse', 'rectangle', 'triangle', 'diamond', 'hexagon', 'cross')
 TEXTURES = ('stripes', 'checker', 'dots', 'rings', 'blobs', 'plaid')
@@ -364,15 +367,26 @@ def export_otb(out_dir, num_sequences, num_frames=100, seed=0, jpeg_quality=90, 
   return written
 
 
+def define_flags():
+  """The exporter's command line (``cli.absl_run`` defines it when the command runs)."""
+  flags.DEFINE_string('out', None, 'Output folder.')
+  flags.mark_flag_as_required('out')
+  flags.DEFINE_integer('num_sequences', 10, 'Sequences to write.', lower_bound=1)
+  flags.DEFINE_integer('num_frames', 100, 'Frames per sequence.', lower_bound=1)
+  flags.DEFINE_integer('seed', 0, 'Seed of the first sequence.', lower_bound=0)
+  flags.DEFINE_integer('height', 240, 'Frame height (pixels).', lower_bound=1)
+  flags.DEFINE_integer('width', 320, 'Frame width (pixels).', lower_bound=1)
+
+
 def main(argv=None):
-  parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-  parser.add_argument('--out', required=True, help='output folder')
-  parser.add_argument('--num-sequences', type=int, default=10)
-  parser.add_argument('--num-frames', type=int, default=100)
-  parser.add_argument('--seed', type=int, default=0)
-  parser.add_argument('--height', type=int, default=240)
-  parser.add_argument('--width', type=int, default=320)
-  args = parser.parse_args(argv)
+  """Runs the exporter on ``argv`` (without the program name; default ``sys.argv[1:]``)."""
+  return cli.absl_run(_run, argv, define_flags)
+
+
+def _run(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f'unexpected arguments: {argv[1:]}')
+  args = flags.FLAGS
   dirs = export_otb(args.out, args.num_sequences, args.num_frames, args.seed,
                     height=args.height, width=args.width)
   print(f'wrote {len(dirs)} sequences to {args.out}')
