@@ -98,6 +98,28 @@ def test_track_bad_values_name_the_argument(video, tmp_path, capsys, args, needl
     assert needle in err
 
 
+def test_track_flag_mistakes_are_one_line(video, tmp_path, capsys):
+  """absl's own errors (bad value, unknown or old hyphenated flag, two sources, a stray
+  argument, an unknown config field) are one line with exit 2, like the script's."""
+  main = _script('track').main
+  base = ['--video', video, '--box', '10,10,20,20', '--out', str(tmp_path / 'o')]
+  assert '--fps=abc' in _error(capsys, main, base + ['--fps', 'abc'])
+  assert 'max-frames' in _error(capsys, main, base + ['--max-frames', '2'])
+  assert 'Exactly one of' in _error(capsys, main, base + ['--frames', str(tmp_path)])
+  assert "unexpected arguments: ['extra']" in _error(capsys, main, base + ['extra'])
+  config = os.path.join(ROOT, 'configs', 'spm_alexnet.py') + ':runlocal'
+  err = _error(capsys, main, base + ['--config', config, '--config.modl=3'])
+  assert '--config.modl' in err and 'did you mean "model"' in err
+
+
+def test_flags_of_an_earlier_run_in_the_process_are_forgotten(video, tmp_path, capsys):
+  """A second in-process run gets the defaults of the flags it does not give."""
+  main = _script('track').main
+  base = ['--video', video, '--box', '10,10,20,20', '--out', str(tmp_path / 'o')]
+  assert '--max_frames' in _error(capsys, main, base + ['--max_frames', '0'])
+  assert '--name' in _error(capsys, main, base + ['--name', 'a/b'])
+
+
 def test_track_source_and_out_mistakes(video, tmp_path, capsys):
   main = _script('track').main
   err = _error(capsys, main, ['--video', str(tmp_path), '--box', '1,2,3,4'])
