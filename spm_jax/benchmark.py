@@ -205,6 +205,26 @@ def bench_tracker(config, variables, streams, num_frames):
   return out
 
 
+def bench_embedded(streams, num_frames):
+  """``Tracker.update`` median ms of every embedded model, interleaved on the same frames."""
+  from spm_jax import embedded_models  # pylint: disable=import-outside-toplevel
+  from spm_jax.tracking import Tracker  # pylint: disable=import-outside-toplevel
+  frames, boxes = streams[0]
+  trackers = {}
+  for name in embedded_models.names():
+    trackers[name] = Tracker.pretrained(name)
+    trackers[name].init(frames[0], boxes[0])
+    trackers[name].update(frames[1])  # compile
+  times = {name: [] for name in trackers}
+  for i in range(num_frames):  # interleaved: every model sees the same load
+    frame = frames[1 + i % (len(frames) - 1)]
+    for name, tracker in trackers.items():
+      t0 = time.perf_counter()
+      tracker.update(frame)
+      times[name].append(time.perf_counter() - t0)
+  return {f'embedded_{name}_update_ms': percentile_ms(t, 50) for name, t in times.items()}
+
+
 def bench_crops(config, frames, boxes, num_frames):
   """Median ms of one search crop on the host, per ``tracking.crop_sampling``."""
   from spm_jax.data import image_io  # pylint: disable=import-outside-toplevel
@@ -411,6 +431,10 @@ def format_table(r):
   rows.append(('FM overhead (SPM / CM step)', f('fm_overhead_ratio', '{:.3f}')))
   rows.append(('Tracker.update ms median / p90',
                f"{f('tracker_update_ms', '{:.2f}')} / {f('tracker_update_p90_ms', '{:.2f}')}"))
+  for key in sorted(k for k in r if k.startswith('embedded_') and k.endswith('_update_ms')):
+    name = key[len('embedded_'):-len('_update_ms')]
+    rows.append((f'Tracker.update ms, embedded model {name!r} (interleaved)',
+                 f"{f(key, '{:.2f}')} ({1e3 / r[key]:.0f} frames/s)"))
   rows.append(('search crop ms: OpenCV / release sampling',
                f"{f('crop_opencv_ms', '{:.2f}')} / {f('crop_release_ms', '{:.2f}')}"))
   if 'exported_update_onnx_ms' in r:
@@ -471,6 +495,7 @@ def run(config, spec, *, quick=False, frames=None, rounds=None, train=True, expo
     results[f'{name}_peak_pct'] = 100 * results[f'{name}_gflops'] / results['peak_gflops']
   results.update(phase('tracker', lambda: bench_tracker(config, variables, streams,
                                                         max(10, frames // 4))))
+  results.update(phase('embedded', lambda: bench_embedded(streams, max(10, frames // 4))))
   if exported:
     phase('exported', lambda: optional(
         'exported trackers', lambda: bench_exported(config, variables, streams,

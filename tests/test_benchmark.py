@@ -90,7 +90,8 @@ REQUIRED = ('cm_step_ms', 'spm_step_ms', 'fm_overhead_ratio', 'peak_gflops', 'sp
 POSITIVE = REQUIRED + (
     'cm_step_p90_ms', 'spm_step_p90_ms', 'cm_compile_s', 'spm_compile_s', 'cm_gflop_per_frame',
     'spm_gflop_per_frame', 'cm_gflops', 'matmul_gflops', 'conv_gflops', 'tracker_update_ms',
-    'multi1_object_fps', 'multi8_object_fps', 'multi64_object_fps', 'sequential64_object_fps')
+    'multi1_object_fps', 'multi8_object_fps', 'multi64_object_fps', 'sequential64_object_fps',
+    'embedded_default_update_ms', 'embedded_procedural_update_ms')
 
 
 @pytest.mark.slow
