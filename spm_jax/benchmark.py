@@ -211,7 +211,7 @@ def bench_embedded(streams, num_frames):
   from spm_jax.tracking import Tracker  # pylint: disable=import-outside-toplevel
   frames, boxes = streams[0]
   trackers = {}
-  for name in embedded_models.names():
+  for name in embedded_models.MODELS:
     trackers[name] = Tracker.pretrained(name)
     trackers[name].init(frames[0], boxes[0])
     trackers[name].update(frames[1])  # compile
