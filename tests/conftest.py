@@ -18,6 +18,8 @@ import shutil
 import sys
 import tempfile
 
+import pytest
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
   sys.path.insert(0, ROOT)
@@ -40,3 +42,18 @@ def _use_a_fresh_compilation_cache():
 
 
 _use_a_fresh_compilation_cache()
+
+
+@pytest.fixture(autouse=True, scope='module')
+def _forget_the_flags_of_a_test_file():
+  """Deletes the absl flags a test file defined (scripts loaded in-process), at its end.
+
+  xdist runs several test files in one process: without this, a script whose flags
+  are defined at import (``--out`` of ``scripts/evaluate.py``) would clash with
+  another command's flag of the same name in a later file.
+  """
+  from absl import flags  # pylint: disable=import-outside-toplevel
+  before = set(flags.FLAGS)
+  yield
+  for name in set(flags.FLAGS) - before:
+    delattr(flags.FLAGS, name)
