@@ -16,7 +16,7 @@ import json
 import numpy as np
 
 from spm_jax.data import labels as label_lib
-from spm_jax.train import train_step as step_lib
+from spm_jax.models import geometry
 
 
 def _draw(canvas, box, colour):
@@ -60,8 +60,7 @@ def make_pair(rng, model_config, anchors, *, cm_num_anchors=48, same_instance_pr
 def make_batch(seed, index, batch_size, model_config, **kwargs):
   """Batch ``index`` of the stream ``seed``: dict of [batch_size, ...] arrays."""
   rng = np.random.default_rng([seed, index])
-  size = int(np.sqrt(step_lib.model_anchors(model_config).shape[0] / len(model_config.anchors.ratios)))
-  anchors = step_lib.model_anchors(model_config).reshape(size, size, -1, 4)
+  anchors = geometry.model_anchors(model_config)  # [S, S, A, 4]
   pairs = [make_pair(rng, model_config, anchors, **kwargs) for _ in range(batch_size)]
   return {k: np.stack([p[k] for p in pairs]) for k in pairs[0]}
 
