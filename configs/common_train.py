@@ -58,6 +58,10 @@ def add_training(config, *, batch_size=64, input_kind='pipeline', generalized=Tr
   o.lr_mults = ()
   # Converted backbone msgpack, 'imagenet_mobilenet_v2' (spm_jax.models.pretrained), None: random.
   config.init_backbone = config_dict.placeholder(str)
+  # Every parameter and BatchNorm statistic from an exported model, an embedded
+  # model's name or a training run (its latest checkpoint), shapes checked:
+  # fine-tuning. Applied after init_backbone; step and optimizer start afresh.
+  config.init_from = config_dict.placeholder(str)
 
   # ------------------------------------------------------------------ loss ---
   loss = config.loss = ml_collections.ConfigDict()

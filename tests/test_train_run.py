@@ -12,6 +12,7 @@ import time
 import flax
 import jax
 import numpy as np
+import optax
 import pytest
 
 from spm_jax import config_file
@@ -170,6 +171,27 @@ def test_backbone_initialised_from_a_converted_file(tmp_path):
     f.write(flax.serialization.msgpack_serialize(backbone))
   with pytest.raises(ValueError, match='conv1/kernel'):
     state_lib.init_backbone(shapes, path)
+
+
+def test_init_from_a_run_starts_fine_tuning_from_its_parameters(unbroken_run):
+  workdir, result = unbroken_run
+  config = tiny_config()
+  config.init_from = workdir
+  tx = optax.sgd(0.1)
+  state = state_lib.create_train_state(config, jax.random.PRNGKey(1), tx)
+  assert int(state.step) == 0
+  for key in ('params', 'batch_stats'):
+    assert _max_diff(getattr(state, key), result['state'][key]) == 0.0, key
+  # Not the random initialisation of that key.
+  config.init_from = None
+  fresh = state_lib.create_train_state(config, jax.random.PRNGKey(1), tx)
+  assert _max_diff(fresh.params, result['state']['params']) > 1e-3
+  # Another model's shapes are refused, naming a mismatched parameter.
+  wider = tiny_config()
+  wider.model.cm.channels *= 2
+  wider.init_from = workdir
+  with pytest.raises(ValueError, match='cm/'):
+    state_lib.create_train_state(wider, jax.random.PRNGKey(1), tx)
 
 
 def _run_cli(workdir, *overrides):

