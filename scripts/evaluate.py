@@ -32,7 +32,8 @@ from spm_jax.evaluation import ope
 from spm_jax.evaluation import report
 from spm_jax.evaluation import vot
 
-config_flags.DEFINE_config_file('config', None, 'Model config file.', lock_config=True)
+config_flags.DEFINE_config_file('config', None, 'Model config file; default: the one saved with '
+                                'the --checkpoint model (its tracking values).', lock_config=True)
 flags.DEFINE_string('checkpoint', None, 'Trained checkpoint to evaluate: an exported model '
                     'folder, a training workdir or an embedded model name '
                     f'({embedded_models.names()}).')
@@ -75,10 +76,14 @@ def build_tracker():
     baselines.OpenCVTracker(FLAGS.baseline)  # Fails early when unavailable.
     return (lambda: baselines.OpenCVTracker(FLAGS.baseline)), FLAGS.baseline
   if FLAGS.config is None:
-    raise app.UsageError('--config is required unless --baseline is given.')
-  variables = load_variables(FLAGS.config, FLAGS.checkpoint)
+    if not FLAGS.checkpoint:
+      raise app.UsageError('--config or --checkpoint is required unless --baseline is given.')
+    from spm_jax import export
+    config, variables = export.config_and_variables(None, FLAGS.checkpoint)
+  else:
+    config, variables = FLAGS.config, load_variables(FLAGS.config, FLAGS.checkpoint)
   from spm_jax.tracking import Tracker
-  return Tracker(FLAGS.config, variables), 'SPM-JAX'
+  return Tracker(config, variables), 'SPM-JAX'
 
 
 def main(argv):

@@ -22,12 +22,12 @@ cli.defer_interrupts()  # Ctrl-C: exit 130 without a traceback.
 from spm_jax.analysis import size_response
 from spm_jax.evaluation import datasets
 
-config_flags.DEFINE_config_file('config', None, 'Model config file.', lock_config=True)
+config_flags.DEFINE_config_file('config', None, 'Model config file; default: the one saved with '
+                                'the --checkpoint model.', lock_config=True)
 flags.DEFINE_string('checkpoint', None, 'Training run or model folder.', required=True)
 flags.DEFINE_enum('dataset', 'otb_folder', list(datasets.DATASETS), 'Benchmark layout.')
 flags.DEFINE_string('data_dir', None, 'Benchmark folder.', required=True)
 flags.DEFINE_list('factors', ['0.85', '1', '1.15'], 'Size factors applied to the previous GT.')
-flags.mark_flag_as_required('config')
 FLAGS = flags.FLAGS
 
 
@@ -36,7 +36,7 @@ def main(argv):
     raise app.UsageError('Too many command-line arguments.')
   from spm_jax import export
   from spm_jax.tracking import Tracker
-  tracker = Tracker(FLAGS.config, export.load_for_config(FLAGS.checkpoint, FLAGS.config))
+  tracker = Tracker(*export.config_and_variables(FLAGS.config, FLAGS.checkpoint))
   dataset = datasets.load_dataset(FLAGS.dataset, FLAGS.data_dir)
   print('| factor | frames | median log size error | uncorrected (log f) | corrected share |')
   print('| --- | --- | --- | --- | --- |')

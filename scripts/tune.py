@@ -25,7 +25,8 @@ from spm_jax import export
 from spm_jax.analysis import tune
 from spm_jax.evaluation import datasets
 
-config_flags.DEFINE_config_file('config', None, 'Model config file.', lock_config=True)
+config_flags.DEFINE_config_file('config', None, 'Model config file; default: the one saved with '
+                                'the --checkpoint model.', lock_config=True)
 flags.DEFINE_string('checkpoint', None, 'Exported model folder or training workdir.',
                     required=True)
 flags.DEFINE_enum('dataset', 'otb_folder', list(datasets.DATASETS), 'Validation benchmark.')
@@ -38,17 +39,15 @@ FLAGS = flags.FLAGS
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError('Too many command-line arguments.')
-  if FLAGS.config is None:
-    raise app.UsageError('--config is required.')
   grid = tune.parse_grid(FLAGS.grid)
-  variables = export.load_for_config(FLAGS.checkpoint, FLAGS.config)
+  config, variables = export.config_and_variables(FLAGS.config, FLAGS.checkpoint)
   dataset = datasets.load_dataset(FLAGS.dataset, FLAGS.data_dir)
 
   def progress(i, total, point, result):
     print(f'[{i + 1}/{total}] {point}: AUC {result["auc"]:.3f}  P@20 {result["precision"]:.3f}',
           flush=True)
 
-  results = tune.grid_search(FLAGS.config, variables, dataset, grid, progress=progress)
+  results = tune.grid_search(config, variables, dataset, grid, progress=progress)
   keys = list(grid)
   print('\n| ' + ' | '.join(keys) + ' | AUC | P@20 |')
   print('|' + ' --- |' * (len(keys) + 2))

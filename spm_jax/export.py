@@ -222,3 +222,28 @@ def load_for_config(path, config):
   variables = trainer.load_variables(path)
   check_variables(config, variables, source=f'checkpoint {path}')
   return variables
+
+
+def config_and_variables(config, path):
+  """``(config, variables)`` to track with: ``config`` given, or the model's own.
+
+  Args:
+    config: the config to run with, or None for the one saved with the model
+      (its tracking values included).
+    path: as :func:`load_for_config`; without ``config`` it must be an exported
+      model or an embedded model's name (a training run holds no config).
+
+  Returns:
+    (config, variables), the variables checked against the config.
+
+  Raises:
+    ValueError when ``config`` is None and ``path`` is not a model folder;
+    as :func:`load_for_config` otherwise.
+  """
+  if config is not None:
+    return config, load_for_config(path, config)
+  folder = embedded_models.resolve(path) if path else None
+  if not folder or not os.path.isfile(os.path.join(folder, VARIABLES_FILE)):
+    raise ValueError(f'--config is needed unless --checkpoint is an exported model folder or an '
+                     f'embedded model name ({embedded_models.names()}); got {path!r}')
+  return load_checked(folder)

@@ -157,3 +157,29 @@ def test_missing_checkpoint_is_clear_and_creates_nothing(tmp_path):
   (missing / 'checkpoints').mkdir(parents=True)
   with pytest.raises(FileNotFoundError, match='no checkpoint in'):
     mod.load_variables(None, str(missing))
+
+
+def test_model_config_is_used_without_config_flag(tmp_path):
+  """An exported model tracks with its own saved config (tracking values included)."""
+  import json
+  from spm_jax import embedded_models
+  from spm_jax import export
+  config, variables = export.config_and_variables(None, 'procedural')
+  with open(os.path.join(embedded_models.resolve('procedural'), 'config.json')) as f:
+    saved = json.load(f)
+  assert dict(config.tracking) == saved['tracking']
+  assert config.model.search_size == saved['model']['search_size']
+  assert 'backbone' in variables['params']
+  # A training run holds no config: --config is asked for.
+  (tmp_path / 'run' / 'checkpoints').mkdir(parents=True)
+  with pytest.raises(ValueError, match='--config is needed'):
+    export.config_and_variables(None, str(tmp_path / 'run'))
+
+  _make_otb(tmp_path / 'data', n_seqs=1, n_frames=3)
+  p = _run('evaluate.py', '--checkpoint', 'procedural', '--dataset', 'otb_folder',
+           '--data_dir', str(tmp_path / 'data'), '--out', str(tmp_path / 'res'), '--noprogress')
+  assert p.returncode == 0, p.stderr[-2000:]
+  assert (tmp_path / 'res' / 'otb_folder' / 'SPM-JAX' / 'seq0.txt').is_file()
+  p = _run('evaluate.py', '--dataset', 'otb_folder', '--data_dir', str(tmp_path / 'data'),
+           '--out', str(tmp_path / 'res2'))
+  assert p.returncode != 0 and '--config or --checkpoint' in p.stderr
