@@ -196,6 +196,11 @@ def load_checked(directory, config=None):
   return config, variables
 
 
+def is_model_folder(path):
+  """Whether ``path`` is a folder written by :func:`save_model` (not a training run)."""
+  return os.path.isfile(os.path.join(path, VARIABLES_FILE))
+
+
 def load_for_config(path, config):
   """Variables for ``config`` from an exported model or a training run.
 
@@ -216,7 +221,7 @@ def load_for_config(path, config):
   if not os.path.isdir(path):
     raise FileNotFoundError(f'{path} is neither an exported model, a training run nor an embedded '
                             f'model name ({embedded_models.names()}): no such folder')
-  if os.path.isfile(os.path.join(path, VARIABLES_FILE)):
+  if is_model_folder(path):
     return load_checked(path, config)[1]
   from spm_jax.train import trainer  # local: training code is heavier than this module
   variables = trainer.load_variables(path)
@@ -243,7 +248,7 @@ def config_and_variables(config, path):
   if config is not None:
     return config, load_for_config(path, config)
   folder = embedded_models.resolve(path) if path else None
-  if not folder or not os.path.isfile(os.path.join(folder, VARIABLES_FILE)):
+  if not folder or not is_model_folder(folder):
     raise ValueError(f'--config is needed unless --checkpoint is an exported model folder or an '
                      f'embedded model name ({embedded_models.names()}); got {path!r}')
   return load_checked(folder)
