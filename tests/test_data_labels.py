@@ -102,6 +102,38 @@ def test_cm_labels_against_ops_boxes():
   assert (sw == (sub == 1)).all()
 
 
+def test_cm_labels_best_anchor_rule():
+  anchors = generate_anchors(19, RATIOS)
+  flat = anchors.reshape(-1, 4)
+  # A 36x36 object centred on an anchor centre: IoU < 0.6 with every anchor.
+  c = anchors[9, 9, 2, :2]
+  small = np.array([[c[0] - 18, c[1] - 18, c[0] + 18, c[1] + 18]])
+  def iou_loop(a):  # float64 reference, one anchor at a time
+    x1, y1, x2, y2 = a[0] - a[2] / 2, a[1] - a[3] / 2, a[0] + a[2] / 2, a[1] + a[3] / 2
+    iw = max(0.0, min(x2, small[0, 2]) - max(x1, small[0, 0]))
+    ih = max(0.0, min(y2, small[0, 3]) - max(y1, small[0, 1]))
+    return iw * ih / (a[2] * a[3] + 36.0 * 36.0 - iw * ih)
+  ref = np.array([iou_loop(a) for a in flat.astype(np.float64)])
+  assert ref.max() < 0.6
+  plain, _, _ = labels.cm_labels(anchors, small)
+  assert (plain == 1).sum() == 0
+  cls, reg, w = labels.cm_labels(anchors, small, best_anchor=True)
+  best = np.flatnonzero(ref == ref.max())
+  np.testing.assert_array_equal(np.flatnonzero(cls.reshape(-1) == 1), best)
+  # Ties: the 64 px square anchors at the centre and its 8 neighbours all hold it.
+  assert len(best) == 9 and cls[9, 9, 2] == 1 and cls[8, 10, 2] == 1
+  # The regression target shrinks the anchor to the object: log(36 / 64).
+  np.testing.assert_allclose(reg[9, 9, 2], [0, 0, np.log(36 / 64), np.log(36 / 64)], atol=1e-6)
+  np.testing.assert_allclose(reg[8, 10, 2], [-8 / 64, 8 / 64, np.log(36 / 64), np.log(36 / 64)],
+                             atol=1e-6)
+  np.testing.assert_array_equal(w, (cls == 1).astype(np.float32))
+  # Everything else keeps its IoU label; an object with anchors above 0.6 gains nothing.
+  np.testing.assert_array_equal(np.delete(cls.reshape(-1), best), np.delete(plain.reshape(-1), best))
+  big = labels.cxcywh_to_xyxy(anchors[9, 9, 2])[None]
+  np.testing.assert_array_equal(labels.cm_labels(anchors, big, best_anchor=True)[0],
+                                labels.cm_labels(anchors, big)[0])
+
+
 def _record(track_ids, cats, boxes, visible=None):
   n = len(track_ids)
   return {'track_ids': np.asarray(track_ids, np.int32),

@@ -11,7 +11,11 @@ Our reading of the paper, used by the input pipeline:
   with the target). Regression targets are given for positives only, towards
   the positive box of highest IoU. Objects of the template's category that are
   not visible (occluded / out of view) are neither positive nor negative:
-  anchors with IoU >= 0.3 to them are ignored.
+  anchors with IoU >= 0.3 to them are ignored. With ``best_anchor`` (ours,
+  the first rule of Faster R-CNN's RPN) the anchors of highest IoU with each
+  positive box are positive too whatever that IoU: a box that looks much
+  smaller or larger than every anchor (a search region drawn at another
+  scale) still trains the regression to read its size.
 * FM stage: instance-level labels. Only the template's own instance is
   positive; the pipeline passes its box (``target_box``, ``has_target``) and
   the FM labels (IoU > 0.5 with a proposal) are made in the training step
@@ -68,7 +72,8 @@ def encode(anchors, boxes):
                    np.log(w / a[..., 2]), np.log(h / a[..., 3])], -1).astype(np.float32)
 
 
-def cm_labels(anchors, positive_boxes, ignore_boxes=None, pos_iou=0.6, neg_iou=0.3):
+def cm_labels(anchors, positive_boxes, ignore_boxes=None, pos_iou=0.6, neg_iou=0.3,
+              best_anchor=False):
   """Classification and regression targets of the CM stage.
 
   Args:
@@ -81,6 +86,9 @@ def cm_labels(anchors, positive_boxes, ignore_boxes=None, pos_iou=0.6, neg_iou=0
       (IoU >= ``neg_iou``) are ignored unless positive.
     pos_iou: IoU above which an anchor is positive (0.6).
     neg_iou: IoU below which an anchor is negative (0.3).
+    best_anchor: the anchors of highest IoU (> 0) with each positive box are
+      positive as well (Faster R-CNN's RPN, rule (i)), with regression
+      targets towards their own best box.
 
   Returns:
     ``(cls, reg, reg_weight)``: [S, S, A] int8 in {1, 0, -1} (positive,
@@ -102,6 +110,9 @@ def cm_labels(anchors, positive_boxes, ignore_boxes=None, pos_iou=0.6, neg_iou=0
     best_iou = iou[np.arange(iou.shape[0]), best]
     cls[(best_iou >= neg_iou) & (best_iou <= pos_iou)] = -1
     positive = best_iou > pos_iou
+    if best_anchor:
+      top = iou.max(0, keepdims=True)
+      positive |= np.any((iou == top) & (top > 0), axis=1)
     cls[positive] = 1
     reg[positive] = encode(flat[positive], pos[best[positive]])
     weight[positive] = 1.0

@@ -59,6 +59,9 @@ def default_data_config():
   c.generalized = True  # sec. 3.2: same-category objects are CM positives.
   c.cm_pos_iou = 0.6  # sec. 4.2.
   c.cm_neg_iou = 0.3  # sec. 4.2.
+  # Each positive box's highest-IoU anchors are positive too (ours: Faster
+  # R-CNN's RPN rule; spm_jax.data.labels.cm_labels).
+  c.cm_best_anchor = False
   c.cm_num_anchors = 48  # release: 48 anchors a pair (0 keeps all).
   c.cm_positive_fraction = 0.5  # release: half foreground.
   c.max_category_boxes = 8  # K, padding of category_boxes (ours).
@@ -171,7 +174,8 @@ def make_pair(spec, t_ex, s_ex, t_img, s_img, anchors, data, model, rng):
   else:
     positive, ignore = instance & visible, np.zeros(len(boxes), bool)
   cls, reg, weight = labels.cm_labels(anchors, boxes[positive], boxes[ignore],
-                                      data.cm_pos_iou, data.cm_neg_iou)
+                                      data.cm_pos_iou, data.cm_neg_iou,
+                                      data.get('cm_best_anchor', False))
   cls, weight = labels.subsample(cls, weight, rng, data.cm_num_anchors, data.cm_positive_fraction)
   reg = reg * weight[..., None]
 
