@@ -38,6 +38,7 @@ cli.defer_interrupts()  # Ctrl-C: exit 130 without a traceback.
 
 from spm_jax.evaluation import comparison  # pylint: disable=g-import-not-at-top
 from spm_jax.evaluation import datasets  # pylint: disable=g-import-not-at-top
+from spm_jax.evaluation import protocols  # pylint: disable=g-import-not-at-top
 from spm_jax.evaluation import report  # pylint: disable=g-import-not-at-top
 
 flags.DEFINE_enum('dataset', 'otb100', list(datasets.DATASETS), 'Benchmark.')
@@ -46,6 +47,9 @@ flags.DEFINE_list('data_dir', None, 'Benchmark folder; several are pooled into o
 flags.DEFINE_list('results', None, 'Result folders, each "path" or "name=path"; a path may be '
                   '"a+b" (folders searched in turn); a repeated name is another training run.',
                   required=True)
+flags.DEFINE_enum('protocol', 'ope', protocols.PROTOCOLS, 'The runs the result folders hold: '
+                  'ope, or OTB\'s tre / sre (evaluate.py --protocol); differences are over videos.')
+flags.DEFINE_integer('segments', 20, 'TRE: starts a video, as given to evaluate.py.')
 flags.DEFINE_string('reference', None, 'Tracker name: print the others\' differences from it.')
 flags.DEFINE_bool('box_stats', False, 'Print each run\'s frames on the target (IoU > 0.3), '
                   'mean IoU there and median log size error by stretch of the video.')
@@ -65,7 +69,8 @@ def main(argv):
   if FLAGS.reference is not None and FLAGS.reference not in results:
     raise app.UsageError(f'--reference: no tracker named {FLAGS.reference!r} in --results '
                          f'({", ".join(results)})')
-  sequences, attributes = comparison.load_pooled(FLAGS.dataset, FLAGS.data_dir)
+  sequences, attributes = comparison.load_pooled(FLAGS.dataset, FLAGS.data_dir,
+                                                      FLAGS.protocol, FLAGS.segments)
   gts = {name: seq.gt for name, seq in sequences.items()}
   runs = {name: [comparison.score_run(name, folders, gts, attributes,
                                       first_frame=FLAGS.first_frame, box_stats=FLAGS.box_stats,

@@ -29,6 +29,7 @@ from spm_jax import embedded_models
 from spm_jax.evaluation import baselines
 from spm_jax.evaluation import datasets
 from spm_jax.evaluation import ope
+from spm_jax.evaluation import protocols
 from spm_jax.evaluation import report
 from spm_jax.evaluation import vot
 
@@ -39,6 +40,9 @@ flags.DEFINE_string('checkpoint', None, 'Trained checkpoint to evaluate: an expo
                     f'({embedded_models.names()}).')
 flags.DEFINE_enum('dataset', 'otb100', list(datasets.DATASETS), 'Benchmark.')
 flags.DEFINE_string('data_dir', None, 'Benchmark folder.', required=True)
+flags.DEFINE_enum('protocol', 'ope', protocols.PROTOCOLS, 'ope: one run a video; tre / sre: '
+                  'OTB\'s temporal / spatial robustness runs (spm_jax/evaluation/protocols.py).')
+flags.DEFINE_integer('segments', 20, 'TRE: starts a video (OTB: 20).')
 flags.DEFINE_string('out', 'results', 'Result root.')
 flags.DEFINE_string('name', None, 'Tracker name (result sub-folder); default '
                     '"SPM-JAX" or the baseline name.')
@@ -90,6 +94,11 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError('Too many command-line arguments.')
   dataset = datasets.load_dataset(FLAGS.dataset, FLAGS.data_dir)
+  if FLAGS.protocol != 'ope':
+    if FLAGS.dataset.startswith('vot'):
+      raise app.UsageError(f'--protocol {FLAGS.protocol}: VOT has its own protocol (resets); '
+                           'use --protocol ope')
+    dataset = protocols.derive(dataset, FLAGS.protocol, FLAGS.segments)
   name = FLAGS.name or (FLAGS.baseline or 'SPM-JAX')
   result_dir = os.path.join(FLAGS.out, FLAGS.dataset, name)
   cli.check_writable_folder(result_dir, '--out')  # Before any tracking.

@@ -24,6 +24,7 @@ cli.defer_interrupts()  # Ctrl-C: exit 130 without a traceback.
 from spm_jax import export
 from spm_jax.analysis import tune
 from spm_jax.evaluation import datasets
+from spm_jax.evaluation import protocols
 
 config_flags.DEFINE_config_file('config', None, 'Model config file; default: the one saved with '
                                 'the --checkpoint model.', lock_config=True)
@@ -31,6 +32,9 @@ flags.DEFINE_string('checkpoint', None, 'Exported model folder or training workd
                     required=True)
 flags.DEFINE_enum('dataset', 'otb_folder', list(datasets.DATASETS), 'Validation benchmark.')
 flags.DEFINE_string('data_dir', None, 'Validation split folder.', required=True)
+flags.DEFINE_enum('protocol', 'ope', protocols.PROTOCOLS, 'ope: one run a video; tre / sre: '
+                  'OTB\'s temporal / spatial robustness runs, averaged per video.')
+flags.DEFINE_integer('segments', 20, 'TRE: starts a video (OTB: 20).')
 flags.DEFINE_multi_string('grid', [], '"section.key=v1,v2,..." (repeatable).')
 flags.DEFINE_string('json', None, 'Write the ranked results here.')
 FLAGS = flags.FLAGS
@@ -41,7 +45,8 @@ def main(argv):
     raise app.UsageError('Too many command-line arguments.')
   grid = tune.parse_grid(FLAGS.grid)
   config, variables = export.config_and_variables(FLAGS.config, FLAGS.checkpoint)
-  dataset = datasets.load_dataset(FLAGS.dataset, FLAGS.data_dir)
+  dataset = protocols.derive(datasets.load_dataset(FLAGS.dataset, FLAGS.data_dir),
+                             FLAGS.protocol, FLAGS.segments)
 
   def progress(i, total, point, result):
     print(f'[{i + 1}/{total}] {point}: AUC {result["auc"]:.3f}  P@20 {result["precision"]:.3f}',

@@ -183,3 +183,20 @@ def test_model_config_is_used_without_config_flag(tmp_path):
   p = _run('evaluate.py', '--dataset', 'otb_folder', '--data_dir', str(tmp_path / 'data'),
            '--out', str(tmp_path / 'res2'))
   assert p.returncode != 0 and '--config or --checkpoint' in p.stderr
+
+
+def test_evaluate_and_compare_tre(tmp_path):
+  _make_otb(tmp_path / 'data')
+  p = _run('evaluate.py', '--baseline', 'MIL', '--dataset', 'otb_folder', '--data_dir',
+           str(tmp_path / 'data'), '--out', str(tmp_path / 'res'), '--noprogress',
+           '--protocol', 'tre', '--segments', '2')
+  assert p.returncode == 0, p.stderr
+  res = tmp_path / 'res' / 'otb_folder' / 'MIL'
+  assert sorted(f.name for f in res.glob('*.txt')) == [
+      'seq0@tre0.txt', 'seq0@tre1.txt', 'seq1@tre0.txt', 'seq1@tre1.txt']
+  assert len(np.loadtxt(res / 'seq1@tre1.txt', delimiter=',')) == 3  # frames 4..6
+  p = _run('compare.py', '--dataset', 'otb_folder', '--data_dir', str(tmp_path / 'data'),
+           '--protocol', 'tre', '--segments', '2', '--results', f'{res},copy={res}',
+           '--reference', 'MIL')
+  assert p.returncode == 0, p.stderr
+  assert '(4 sequences)' in p.stdout and '0/0' in p.stdout  # 2 videos, no difference

@@ -62,7 +62,7 @@ class _Oracle:
 def test_evaluate_point_scores_an_oracle_perfectly():
   gt = np.array([[10, 10, 20, 30], [12, 11, 20, 30], [15, 12, 22, 28]], np.float64)
   frames = [np.zeros((64, 64, 3), np.uint8)] * 3
-  out = tune.evaluate_point(lambda: _Oracle(gt), [('a', frames, gt)])
+  out = tune.evaluate_point(lambda: _Oracle(gt), [('a', frames, gt, gt[0])])
   assert out['precision'] == 1.0
   # IoU 1 passes every threshold of the 21-point curve but the last (IoU > 1).
   assert out['auc'] == pytest.approx(20 / 21)

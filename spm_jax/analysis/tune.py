@@ -19,6 +19,7 @@ import itertools
 import numpy as np
 
 from spm_jax.evaluation import metrics
+from spm_jax.evaluation import protocols
 
 
 def parse_grid(items):
@@ -65,15 +66,23 @@ def grid_points(grid):
 
 
 def load_frames(dataset):
-  """``[(name, frames [N, H, W, 3] uint8 list, gt [N, 4] x, y, w, h)]`` of a dataset.
+  """``[(name, frames [N, H, W, 3] uint8 list, gt [N, 4], init [4])]`` of a dataset.
 
-  ``gt`` is in 0-based image pixels (``Sequence.to_image``), the frame that
-  trackers are given and answer in (see ``ope``).
+  ``gt`` and ``init`` (the box the tracker starts from, ``Sequence.init_box``)
+  are x, y, w, h in 0-based image pixels (``Sequence.to_image``), the frame
+  that trackers are given and answer in (see ``ope``). A frame file shared by
+  several sequences (the runs of :mod:`spm_jax.evaluation.protocols`) is
+  decoded and held once.
   """
-  out = []
+  out, decoded = [], {}
   for name in dataset.names:
     seq = dataset[name]
-    out.append((name, list(seq.iter_frames()), seq.to_image(seq.gt)))
+    frames = []
+    for i, path in enumerate(seq.frames):
+      if path not in decoded:
+        decoded[path] = seq.frame(i)
+      frames.append(decoded[path])
+    out.append((name, frames, seq.to_image(seq.gt), seq.to_image(seq.init_box)))
   return out
 
 
@@ -86,19 +95,20 @@ def evaluate_point(make_tracker, sequences):
     sequences: from :func:`load_frames`.
 
   Returns:
-    dict ``auc``, ``precision`` (means over sequences) and ``per_sequence``
+    dict ``auc``, ``precision`` (means over videos: the TRE / SRE runs of a
+    video are averaged first, ``protocols.by_video``) and ``per_sequence``
     (name -> AUC).
   """
-  aucs, precisions = {}, []
-  for name, frames, gt in sequences:
+  aucs, precisions = {}, {}
+  for name, frames, gt, init in sequences:
     tracker = make_tracker()
-    tracker.init(frames[0], tuple(float(v) for v in gt[0]))
-    boxes = [gt[0]] + [np.asarray(tracker.update(f)[0], np.float64) for f in frames[1:]]
+    tracker.init(frames[0], tuple(float(v) for v in init))
+    boxes = [init] + [np.asarray(tracker.update(f)[0], np.float64) for f in frames[1:]]
     boxes = np.asarray(boxes)
     aucs[name] = metrics.success_auc(boxes, gt)
-    precisions.append(metrics.precision_at(boxes, gt))
-  return {'auc': float(np.mean(list(aucs.values()))), 'precision': float(np.mean(precisions)),
-          'per_sequence': aucs}
+    precisions[name] = metrics.precision_at(boxes, gt)
+  mean = lambda scores: float(np.mean(list(protocols.by_video(scores).values())))
+  return {'auc': mean(aucs), 'precision': mean(precisions), 'per_sequence': aucs}
 
 
 def grid_search(config, variables, dataset, grid, progress=None):

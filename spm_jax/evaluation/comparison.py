@@ -11,6 +11,7 @@ import os
 from spm_jax.analysis import box_stats
 from spm_jax.analysis import failures
 from spm_jax.evaluation import datasets
+from spm_jax.evaluation import protocols
 from spm_jax.evaluation import report
 from spm_jax.evaluation import stats
 
@@ -31,8 +32,11 @@ def parse_results(items):
   return out
 
 
-def load_pooled(kind, data_dirs):
+def load_pooled(kind, data_dirs, protocol='ope', segments=20):
   """Sequences and attributes of the benchmark folders ``data_dirs``, pooled.
+
+  ``protocol`` / ``segments``: the runs of each video the results hold
+  (:func:`spm_jax.evaluation.protocols.derive`).
 
   Returns:
     (name -> ``datasets.Sequence`` (its ``gt``: [N, 4] x, y, w, h pixels),
@@ -43,7 +47,7 @@ def load_pooled(kind, data_dirs):
   """
   sequences, attributes, where = {}, {}, {}
   for data_dir in data_dirs:
-    dataset = datasets.load_dataset(kind, data_dir)
+    dataset = protocols.derive(datasets.load_dataset(kind, data_dir), protocol, segments)
     for seq in dataset:
       if seq.name in where:
         raise ValueError(f'--data_dir: sequence {seq.name!r} is in both {where[seq.name]} '

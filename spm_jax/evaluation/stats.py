@@ -10,6 +10,8 @@ reports every ablation this way.
 
 import numpy as np
 
+from spm_jax.evaluation import protocols
+
 
 def paired_bootstrap(a, b, num_resamples=10_000, level=0.95, seed=0):
   """Mean of ``a - b`` over paired samples, with a bootstrap percentile interval.
@@ -108,9 +110,11 @@ def per_sequence(report, key='success_auc'):
   """``name -> score`` of one :func:`spm_jax.evaluation.report.evaluate_results` report.
 
   ``key``: a scalar of ``metrics.summarize`` ('success_auc', 'precision_20',
-  'norm_precision_auc', ...).
+  'norm_precision_auc', ...). The runs of one video under TRE or SRE
+  (``VIDEO@tre{i}``, :mod:`spm_jax.evaluation.protocols`) are averaged into
+  one score named ``VIDEO``: the bootstraps resample videos, not runs of a video.
   """
-  return {name: float(s[key]) for name, s in report['per_sequence'].items()}
+  return protocols.by_video({name: float(s[key]) for name, s in report['per_sequence'].items()})
 
 
 def compare_reports(report_a, report_b, key='success_auc', **kwargs):

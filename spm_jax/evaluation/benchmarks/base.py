@@ -86,6 +86,8 @@ class Sequence:
       frame: VOT tags, LaSOT occlusion / out-of-view, GOT-10k absence).
     pixel_origin: the coordinate that ``gt`` gives the image's top-left pixel:
       1.0 for the MATLAB-made benchmarks (OTB, LaSOT, UAV123), 0.0 otherwise.
+    init: [4] x, y, w, h the tracker starts from, when not ``gt[0]`` (OTB's
+      SRE, :mod:`spm_jax.evaluation.protocols`); None: ``gt[0]``.
   """
   name: str
   frames: list
@@ -93,6 +95,7 @@ class Sequence:
   polygons: Optional[np.ndarray] = None
   attributes: dict = dataclasses.field(default_factory=dict)
   pixel_origin: float = 0.0
+  init: Optional[np.ndarray] = None
 
   def __len__(self):
     return len(self.frames)
@@ -119,8 +122,8 @@ class Sequence:
 
   @property
   def init_box(self):
-    """[4] x, y, w, h of the first frame (pixels, the files' numbers)."""
-    return self.gt[0]
+    """[4] x, y, w, h the tracker starts from (pixels, the files' numbers): ``init`` or ``gt[0]``."""
+    return self.gt[0] if self.init is None else np.asarray(self.init, np.float64)
 
   def to_image(self, boxes):
     """[..., 4] x, y, w, h in the files' numbers -> 0-based image pixels."""
