@@ -51,6 +51,12 @@ def get_config(arg=None):
   config.data.video_weight = 1.0  # ours: the videos are procedural, the stills real (sec. 4.2: 4 : 1).
   config.data.still_weight = 1.0
   config.data.pairs_per_epoch = 1600
+  # Search regions drawn at x [1/1.4, 1.4] of the target's scale (log-uniform; pysot: 1 +- 0.18)
+  # with each object's best anchors positive (Faster R-CNN's RPN rule): the regression learns
+  # to read sizes (docs/analysis.md, "Real video: box sizes").
+  config.data.search_aug.scale = 0.4
+  config.data.search_aug.log_scale = True
+  config.data.cm_best_anchor = True
   config.prepare_data = False  # prepared by spm_jax.data.prepare (module docstring).
   config.num_epochs = 20
   config.init_backbone = 'imagenet_mobilenet_v2'  # spm_jax.models.pretrained.
@@ -72,6 +78,7 @@ def get_config(arg=None):
   config.tracking.size_lr = 0.25
   config.tracking.penalty_k = 0.1  # SiamRPN's size-change penalty (pysot PENALTY_K).
   config.checkpoint_every = 100
+  config.keep_checkpoints = 6  # steps 1,500-2,000: the embedded default is chosen among them.
   config.log_every = 10
   if arg.variant == 'cm_only':
     config.loss.weights = (1.0, 2.0, 0.0, 0.0)  # table 1 "CM only": no FM stage.
