@@ -49,7 +49,8 @@ flags.DEFINE_list('results', None, 'Result folders, each "path" or "name=path"; 
                   required=True)
 flags.DEFINE_enum('protocol', 'ope', protocols.PROTOCOLS, 'The runs the result folders hold: '
                   'ope, or OTB\'s tre / sre (evaluate.py --protocol); differences are over videos.')
-flags.DEFINE_integer('segments', 20, 'TRE: starts a video, as given to evaluate.py.')
+flags.DEFINE_integer('segments', 20, 'TRE: starts a video, as given to evaluate.py.',
+                     lower_bound=1)
 flags.DEFINE_string('reference', None, 'Tracker name: print the others\' differences from it.')
 flags.DEFINE_bool('box_stats', False, 'Print each run\'s frames on the target (IoU > 0.3), '
                   'mean IoU there and median log size error by stretch of the video.')
@@ -69,8 +70,8 @@ def main(argv):
   if FLAGS.reference is not None and FLAGS.reference not in results:
     raise app.UsageError(f'--reference: no tracker named {FLAGS.reference!r} in --results '
                          f'({", ".join(results)})')
-  sequences, attributes = comparison.load_pooled(FLAGS.dataset, FLAGS.data_dir,
-                                                      FLAGS.protocol, FLAGS.segments)
+  sequences, attributes = comparison.load_pooled(FLAGS.dataset, FLAGS.data_dir, FLAGS.protocol,
+                                                 FLAGS.segments)
   gts = {name: seq.gt for name, seq in sequences.items()}
   runs = {name: [comparison.score_run(name, folders, gts, attributes,
                                       first_frame=FLAGS.first_frame, box_stats=FLAGS.box_stats,

@@ -42,7 +42,7 @@ flags.DEFINE_enum('dataset', 'otb100', list(datasets.DATASETS), 'Benchmark.')
 flags.DEFINE_string('data_dir', None, 'Benchmark folder.', required=True)
 flags.DEFINE_enum('protocol', 'ope', protocols.PROTOCOLS, 'ope: one run a video; tre / sre: '
                   'OTB\'s temporal / spatial robustness runs (spm_jax/evaluation/protocols.py).')
-flags.DEFINE_integer('segments', 20, 'TRE: starts a video (OTB: 20).')
+flags.DEFINE_integer('segments', 20, 'TRE: starts a video (OTB: 20).', lower_bound=1)
 flags.DEFINE_string('out', 'results', 'Result root.')
 flags.DEFINE_string('name', None, 'Tracker name (result sub-folder); default '
                     '"SPM-JAX" or the baseline name.')

@@ -34,7 +34,7 @@ flags.DEFINE_enum('dataset', 'otb_folder', list(datasets.DATASETS), 'Validation 
 flags.DEFINE_string('data_dir', None, 'Validation split folder.', required=True)
 flags.DEFINE_enum('protocol', 'ope', protocols.PROTOCOLS, 'ope: one run a video; tre / sre: '
                   'OTB\'s temporal / spatial robustness runs, averaged per video.')
-flags.DEFINE_integer('segments', 20, 'TRE: starts a video (OTB: 20).')
+flags.DEFINE_integer('segments', 20, 'TRE: starts a video (OTB: 20).', lower_bound=1)
 flags.DEFINE_multi_string('grid', [], '"section.key=v1,v2,..." (repeatable).')
 flags.DEFINE_string('json', None, 'Write the ranked results here.')
 FLAGS = flags.FLAGS

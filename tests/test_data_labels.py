@@ -128,7 +128,8 @@ def test_cm_labels_best_anchor_rule():
                              atol=1e-6)
   np.testing.assert_array_equal(w, (cls == 1).astype(np.float32))
   # Everything else keeps its IoU label; an object with anchors above 0.6 gains nothing.
-  np.testing.assert_array_equal(np.delete(cls.reshape(-1), best), np.delete(plain.reshape(-1), best))
+  np.testing.assert_array_equal(np.delete(cls.reshape(-1), best),
+                                np.delete(plain.reshape(-1), best))
   big = labels.cxcywh_to_xyxy(anchors[9, 9, 2])[None]
   np.testing.assert_array_equal(labels.cm_labels(anchors, big, best_anchor=True)[0],
                                 labels.cm_labels(anchors, big)[0])
