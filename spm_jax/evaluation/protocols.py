@@ -26,6 +26,7 @@ import re
 
 import numpy as np
 
+from spm_jax.evaluation import metrics
 from spm_jax.evaluation.benchmarks import base
 
 PROTOCOLS = ('ope', 'tre', 'sre')
@@ -50,7 +51,7 @@ def segment_starts(gt, segments):
   if segments < 1:
     raise ValueError(f'segments must be >= 1, got {segments}')
   gt = np.asarray(gt, np.float64)
-  annotated = np.flatnonzero(np.all(np.isfinite(gt), axis=1) & np.all(gt[:, 2:] > 0, axis=1))
+  annotated = np.flatnonzero(metrics.valid_frames(gt) & np.all(gt[:, 2:] > 0, axis=1))
   starts = set()
   for i in range(segments):
     later = annotated[annotated >= (i * len(gt)) // segments]
